@@ -1,0 +1,44 @@
+//! Errors at the edges of the agent's modules, with the context an operator needs.
+
+use aya::{EbpfError, maps::MapError, programs::ProgramError};
+
+/// Failures of loading, attaching or reading the data plane.
+#[derive(Debug, thiserror::Error)]
+pub enum DataplaneError {
+    #[error(
+        "the embedded eBPF object is empty: lb-agent was built with AYA_BUILD_SKIP=1; rebuild \
+         without it (run `cargo xtask setup` first if the eBPF toolchain is missing)"
+    )]
+    EmptyObject,
+    #[error("loading the eBPF object failed (root or CAP_BPF+CAP_NET_ADMIN needed): {0}")]
+    Load(#[from] EbpfError),
+    #[error("program {name} is missing from the eBPF object")]
+    MissingProgram { name: &'static str },
+    #[error("map {name} is missing from the eBPF object")]
+    MissingMap { name: &'static str },
+    #[error("program {name}: {source}")]
+    Program {
+        name: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("attaching XDP to interface {iface} in {mode} mode failed: {source}")]
+    Attach {
+        iface: String,
+        mode: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+    #[error("map {name}: {source}")]
+    Map {
+        name: &'static str,
+        #[source]
+        source: MapError,
+    },
+    #[error("BPF_PROG_TEST_RUN of {name} failed: {source}")]
+    TestRun {
+        name: &'static str,
+        #[source]
+        source: ProgramError,
+    },
+}

@@ -1,0 +1,7 @@
+//! The amphora-host agent: loads the eBPF data plane (`dataplane`), and later programs its maps
+//! from the desired state the controller pushes, probes members and runs VRRP.
+
+pub mod dataplane;
+pub mod error;
+
+pub use error::DataplaneError;

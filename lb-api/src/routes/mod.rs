@@ -1,0 +1,10 @@
+//! Routing: merges the per-resource routers.
+
+pub mod versions;
+
+use axum::Router;
+
+/// Every route the API serves.
+pub fn router() -> Router {
+    Router::new().merge(versions::router())
+}

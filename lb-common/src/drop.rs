@@ -1,0 +1,78 @@
+//! The one table of reasons for which the data plane drops a packet.
+//!
+//! Each reason has a slot in the per-CPU `LB_DROPS` map and a stable label; adding a reason means
+//! adding a variant here and nothing else (the map is sized from [`DropReason::COUNT`]).
+
+/// Why a packet was dropped. The discriminant is the slot in `LB_DROPS`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// An 802.1Q/802.1ad tag was announced but the frame ends inside it.
+    TruncatedVlan = 0,
+    /// More VLAN tags than the parser follows (two).
+    TooManyVlans = 1,
+    /// The frame ends inside the IPv4 header (fixed part or options).
+    TruncatedIpv4 = 2,
+    /// IPv4 header with version != 4, IHL < 5, or total length shorter than the header.
+    BadIpv4Header = 3,
+    /// The frame ends inside the fixed IPv6 header.
+    TruncatedIpv6 = 4,
+    /// IPv6 header whose version field is not 6.
+    BadIpv6Header = 5,
+}
+
+impl DropReason {
+    /// Number of slots in `LB_DROPS`.
+    pub const COUNT: u32 = 6;
+    /// Every reason, in slot order.
+    pub const ALL: [Self; Self::COUNT as usize] = [
+        Self::TruncatedVlan,
+        Self::TooManyVlans,
+        Self::TruncatedIpv4,
+        Self::BadIpv4Header,
+        Self::TruncatedIpv6,
+        Self::BadIpv6Header,
+    ];
+
+    /// Stable label for metrics and logs.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TruncatedVlan => "truncated_vlan",
+            Self::TooManyVlans => "too_many_vlans",
+            Self::TruncatedIpv4 => "truncated_ipv4",
+            Self::BadIpv4Header => "bad_ipv4_header",
+            Self::TruncatedIpv6 => "truncated_ipv6",
+            Self::BadIpv6Header => "bad_ipv6_header",
+        }
+    }
+
+    /// The map slot of this reason.
+    #[must_use]
+    pub const fn index(self) -> u32 {
+        self as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_dense_and_in_order() {
+        for (i, reason) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(reason.index() as usize, i, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn labels_are_unique() {
+        for a in DropReason::ALL {
+            for b in DropReason::ALL {
+                if a != b {
+                    assert_ne!(a.as_str(), b.as_str());
+                }
+            }
+        }
+    }
+}
