@@ -57,7 +57,14 @@ fn build(ebpf_dir: &Path, out_dir: &Path) -> anyhow::Result<()> {
     let output = Command::new(&cargo)
         .current_dir(ebpf_dir)
         .args(["build", "--package", EBPF_PACKAGE, "--bins", "--release"])
-        .args(["--target", BPF_TARGET, "-Z", "build-std=core", "--color", "never"])
+        .args([
+            "--target",
+            BPF_TARGET,
+            "-Z",
+            "build-std=core",
+            "--color",
+            "never",
+        ])
         .arg("--target-dir")
         .arg(out_dir.join("ebpf-target"))
         // The BPF target is tier 3: `core` is built from source, which stable cargo allows only
@@ -100,9 +107,8 @@ fn check_toolchain() -> anyhow::Result<()> {
 }
 
 fn on_path(program: &str) -> bool {
-    env::var_os("PATH").is_some_and(|paths| {
-        env::split_paths(&paths).any(|dir| is_executable(&dir.join(program)))
-    })
+    env::var_os("PATH")
+        .is_some_and(|paths| env::split_paths(&paths).any(|dir| is_executable(&dir.join(program))))
 }
 
 fn is_executable(path: &Path) -> bool {

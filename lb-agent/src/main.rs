@@ -40,8 +40,7 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -80,7 +79,12 @@ async fn attach(ifaces: &[String], mode: AttachMode, interval: u64) -> anyhow::R
 fn report(counters: &Counters) {
     for class in PacketClass::ALL {
         let c = counters.class(class);
-        tracing::info!(class = class.as_str(), packets = c.packets, bytes = c.bytes, "passed");
+        tracing::info!(
+            class = class.as_str(),
+            packets = c.packets,
+            bytes = c.bytes,
+            "passed"
+        );
     }
     for reason in DropReason::ALL {
         let c = counters.dropped(reason);

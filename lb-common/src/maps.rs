@@ -29,7 +29,10 @@ mod tests {
     #[test]
     fn map_names_fit_the_kernel_limit_and_are_prefixed() {
         for name in ALL_MAPS {
-            assert!(name.len() <= MAX_MAP_NAME, "{name} is longer than {MAX_MAP_NAME} bytes");
+            assert!(
+                name.len() <= MAX_MAP_NAME,
+                "{name} is longer than {MAX_MAP_NAME} bytes"
+            );
             assert!(name.starts_with("LB_"), "{name} lacks the LB_ prefix");
         }
     }

@@ -73,8 +73,20 @@ mod tests {
 
     #[test]
     fn counters_add_field_by_field() {
-        let a = PacketCounter { packets: 2, bytes: 100 };
-        let b = PacketCounter { packets: 3, bytes: 60 };
-        assert_eq!(a.add(b), PacketCounter { packets: 5, bytes: 160 });
+        let a = PacketCounter {
+            packets: 2,
+            bytes: 100,
+        };
+        let b = PacketCounter {
+            packets: 3,
+            bytes: 60,
+        };
+        assert_eq!(
+            a.add(b),
+            PacketCounter {
+                packets: 5,
+                bytes: 160
+            }
+        );
     }
 }

@@ -66,7 +66,10 @@ fn be16(bytes: [u8; 2]) -> u16 {
 pub fn ethernet(cursor: &Cursor) -> Result<L3, DropReason> {
     let Some(eth) = cursor.ptr_at::<[u8; ETH_HLEN]>(0) else {
         // Shorter than an Ethernet header: not ours to judge, the stack drops it.
-        return Ok(L3 { ethertype: 0, offset: 0 });
+        return Ok(L3 {
+            ethertype: 0,
+            offset: 0,
+        });
     };
     // SAFETY: `ptr_at` checked that the header lies inside the packet.
     let mut ethertype = unsafe { be16([(*eth)[12], (*eth)[13]]) };

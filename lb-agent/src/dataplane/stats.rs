@@ -33,7 +33,9 @@ impl Counters {
     /// All drops together.
     #[must_use]
     pub fn total_dropped(&self) -> PacketCounter {
-        self.drops.iter().fold(PacketCounter::default(), |a, b| a.add(*b))
+        self.drops
+            .iter()
+            .fold(PacketCounter::default(), |a, b| a.add(*b))
     }
 }
 
@@ -62,7 +64,9 @@ fn read_into(
         let per_cpu = array
             .get(&slot, 0)
             .map_err(|source| DataplaneError::Map { name, source })?;
-        *cell = per_cpu.iter().fold(PacketCounter::default(), |a, b| a.add(*b));
+        *cell = per_cpu
+            .iter()
+            .fold(PacketCounter::default(), |a, b| a.add(*b));
     }
     Ok(())
 }

@@ -49,7 +49,11 @@ impl Dataplane {
     /// Runs `packet` through the XDP program `repeat` times (at least once) and returns the
     /// verdict and output of the last run. The packet must be at least 14 bytes (an Ethernet
     /// header); the kernel refuses shorter input.
-    pub fn test_run(&mut self, packet: &[u8], repeat: u32) -> Result<TestRunOutcome, DataplaneError> {
+    pub fn test_run(
+        &mut self,
+        packet: &[u8],
+        repeat: u32,
+    ) -> Result<TestRunOutcome, DataplaneError> {
         let program = xdp_program(&mut self.ebpf)?;
         let mut out = vec![0u8; packet.len() + OUTPUT_HEADROOM];
         let opts = TestRunOptions {

@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(status, 200);
         let versions = body["versions"].as_array().unwrap();
         assert_eq!(versions.len(), VERSIONS.len());
-        let current: Vec<_> = versions.iter().filter(|v| v["status"] == "CURRENT").collect();
+        let current: Vec<_> = versions
+            .iter()
+            .filter(|v| v["status"] == "CURRENT")
+            .collect();
         assert_eq!(current.len(), 1);
         assert_eq!(current[0]["id"], CURRENT_VERSION);
         assert_eq!(versions[0]["id"], "v2.0");

@@ -6,8 +6,8 @@ use lb_agent::dataplane::{Counters, Dataplane, XdpVerdict};
 use lb_common::{drop::DropReason, stats::PacketClass, stats::PacketCounter};
 use lb_testkit::{
     packet::{
-        CLIENT_V4, CLIENT_V6, ETH_HLEN, VIP_V4, VIP_V6, arp_request, ipv4_tcp, ipv4_udp,
-        ipv6_udp, push_vlan_tag, vlan_ipv4_tcp,
+        CLIENT_V4, CLIENT_V6, ETH_HLEN, VIP_V4, VIP_V6, arp_request, ipv4_tcp, ipv4_udp, ipv6_udp,
+        push_vlan_tag, vlan_ipv4_tcp,
     },
     require_root,
 };
@@ -76,13 +76,21 @@ fn fixtures() -> Vec<Fixture> {
             ipv4_udp(CLIENT_V4, VIP_V4, 5353, 53, b"query"),
             Passed(PacketClass::Ipv4),
         ),
-        row("ipv4 with options", ipv4_with_options(), Passed(PacketClass::Ipv4)),
+        row(
+            "ipv4 with options",
+            ipv4_with_options(),
+            Passed(PacketClass::Ipv4),
+        ),
         row(
             "ipv6 udp",
             ipv6_udp(CLIENT_V6, VIP_V6, 5353, 53, b"query"),
             Passed(PacketClass::Ipv6),
         ),
-        row("arp request", arp_request(CLIENT_V4, VIP_V4), Passed(PacketClass::NonIp)),
+        row(
+            "arp request",
+            arp_request(CLIENT_V4, VIP_V4),
+            Passed(PacketClass::NonIp),
+        ),
         row(
             "802.1Q ipv4",
             vlan_ipv4_tcp(&[100], CLIENT_V4, VIP_V4, 40000, 80),
@@ -129,7 +137,9 @@ fn fixtures() -> Vec<Fixture> {
         ),
         row(
             "ipv4 total length below header length",
-            edit_ipv4(syn_v4(), |ip| ip[2..4].copy_from_slice(&10u16.to_be_bytes())),
+            edit_ipv4(syn_v4(), |ip| {
+                ip[2..4].copy_from_slice(&10u16.to_be_bytes())
+            }),
             Dropped(DropReason::BadIpv4Header),
         ),
         row(
@@ -205,7 +215,12 @@ fn xdp_fixture_table() {
         }
         for class in PacketClass::ALL {
             if !matches!(fixture.counted, Counted::Passed(c) if c == class) {
-                assert_eq!(after.class(class), before.class(class), "{}: {class:?} moved", fixture.name);
+                assert_eq!(
+                    after.class(class),
+                    before.class(class),
+                    "{}: {class:?} moved",
+                    fixture.name
+                );
             }
         }
         for reason in DropReason::ALL {
@@ -219,7 +234,11 @@ fn xdp_fixture_table() {
             }
         }
     }
-    assert!(failures.is_empty(), "fixture failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "fixture failures:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -232,6 +251,9 @@ fn every_drop_reason_has_a_fixture() {
         })
         .collect();
     for reason in DropReason::ALL {
-        assert!(covered.contains(&reason), "no fixture drops a packet for {reason:?}");
+        assert!(
+            covered.contains(&reason),
+            "no fixture drops a packet for {reason:?}"
+        );
     }
 }

@@ -19,5 +19,5 @@ pub mod raw;
 pub mod root;
 pub mod sweep;
 
-pub use netns::{NsProcess, Netns};
+pub use netns::{Netns, NsProcess};
 pub use pin::PinDir;

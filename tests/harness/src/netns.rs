@@ -91,8 +91,18 @@ impl Netns {
         cmd::run(
             "ip",
             &[
-                "link", "add", local, "netns", &self.name, "type", "veth", "peer", "name", peer,
-                "netns", &peer_ns.name,
+                "link",
+                "add",
+                local,
+                "netns",
+                &self.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                peer,
+                "netns",
+                &peer_ns.name,
             ],
         );
         self.up(local);

@@ -25,7 +25,14 @@ fn finish(builder_size: usize, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
 
 /// Ethernet + IPv4 + TCP (flags: SYN if `syn`, else ACK) + payload.
 #[must_use]
-pub fn ipv4_tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, syn: bool, payload: &[u8]) -> Vec<u8> {
+pub fn ipv4_tcp(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
     let b = PacketBuilder::ethernet2(CLIENT_MAC, LB_MAC)
         .ipv4(src, dst, 64)
         .tcp(sport, dport, 1000, 64240);
@@ -126,7 +133,11 @@ mod tests {
             Some(NetSlice::Ipv6(_))
         ));
         let f = vlan_ipv4_tcp(&[10, 20], CLIENT_V4, VIP_V4, 1, 2);
-        assert_eq!(&f[12..14], &[0x88, 0xa8], "outer tag of a double VLAN is 802.1ad");
+        assert_eq!(
+            &f[12..14],
+            &[0x88, 0xa8],
+            "outer tag of a double VLAN is 802.1ad"
+        );
         assert_eq!(arp_request(CLIENT_V4, VIP_V4).len(), 42);
         let tagged = push_vlan_tag(&f, 30);
         assert_eq!(tagged.len(), f.len() + 4);

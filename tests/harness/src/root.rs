@@ -24,7 +24,9 @@ pub fn check_root(test: &str) -> bool {
         !under_ci(),
         "{test} needs root (network namespaces, BPF) and CI must run it: run the suite as root"
     );
-    eprintln!("SKIPPED {test}: needs root (network namespaces, BPF); run `cargo xtask test` as root");
+    eprintln!(
+        "SKIPPED {test}: needs root (network namespaces, BPF); run `cargo xtask test` as root"
+    );
     false
 }
 

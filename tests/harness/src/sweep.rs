@@ -1,10 +1,7 @@
 //! Removal of test-made objects: one at a time from `Drop`, and in bulk for what a killed test
 //! process left behind (its pid, embedded in every name, is no longer alive).
 
-use std::{
-    path::Path,
-    sync::Once,
-};
+use std::{path::Path, sync::Once};
 
 use crate::{cmd, names, pin::BPFFS};
 

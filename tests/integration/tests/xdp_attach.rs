@@ -77,7 +77,10 @@ fn xdp_on_veth_counts_real_traffic_and_detaches_on_drop() {
     let (dp, used) = attach(&lb, AttachMode::Native);
     assert_eq!(used, AttachMode::Native, "veth supports native XDP");
     let details = lb.link_details("eth0");
-    assert!(details.contains("prog/xdp"), "XDP not visible on eth0:\n{details}");
+    assert!(
+        details.contains("prog/xdp"),
+        "XDP not visible on eth0:\n{details}"
+    );
     let before = dp.counters().expect("counters");
 
     // TCP: CONNECTIONS echo round trips of PAYLOAD bytes.
@@ -103,12 +106,15 @@ fn xdp_on_veth_counts_real_traffic_and_detaches_on_drop() {
     client.enter(|| {
         let tx = UdpSocket::bind("[fd00:18::1]:0").expect("bind udp client");
         for i in 0..DATAGRAMS {
-            tx.send_to(&[i as u8; 100], "[fd00:18::2]:7001").expect("send datagram");
+            tx.send_to(&[i as u8; 100], "[fd00:18::2]:7001")
+                .expect("send datagram");
         }
     });
     let mut buf = [0u8; 200];
     for i in 0..DATAGRAMS {
-        let n = rx.recv(&mut buf).unwrap_or_else(|e| panic!("datagram {i} lost: {e}"));
+        let n = rx
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("datagram {i} lost: {e}"));
         assert_eq!(n, 100);
     }
 
@@ -117,10 +123,20 @@ fn xdp_on_veth_counts_real_traffic_and_detaches_on_drop() {
     let v4_bytes = after.class(PacketClass::Ipv4).bytes - before.class(PacketClass::Ipv4).bytes;
     let v6 = after.class(PacketClass::Ipv6).packets - before.class(PacketClass::Ipv6).packets;
     // Each connection sends at least SYN, ACK, data and FIN towards the lb side.
-    assert!(v4 >= (CONNECTIONS * 4) as u64, "only {v4} IPv4 packets counted");
-    assert!(v4_bytes >= (CONNECTIONS * PAYLOAD) as u64, "only {v4_bytes} IPv4 bytes counted");
+    assert!(
+        v4 >= (CONNECTIONS * 4) as u64,
+        "only {v4} IPv4 packets counted"
+    );
+    assert!(
+        v4_bytes >= (CONNECTIONS * PAYLOAD) as u64,
+        "only {v4_bytes} IPv4 bytes counted"
+    );
     assert!(v6 >= DATAGRAMS as u64, "only {v6} IPv6 packets counted");
-    assert_eq!(after.total_dropped(), before.total_dropped(), "well-formed traffic was dropped");
+    assert_eq!(
+        after.total_dropped(),
+        before.total_dropped(),
+        "well-formed traffic was dropped"
+    );
 
     // Malformed frames on the wire are dropped by XDP and counted by reason.
     let lb_mac = mac_of(&lb, "eth0");
@@ -136,7 +152,10 @@ fn xdp_on_veth_counts_real_traffic_and_detaches_on_drop() {
 
     drop(dp);
     let details = lb.link_details("eth0");
-    assert!(!details.contains("prog/xdp"), "XDP still attached after drop:\n{details}");
+    assert!(
+        !details.contains("prog/xdp"),
+        "XDP still attached after drop:\n{details}"
+    );
 }
 
 #[test]
@@ -154,7 +173,13 @@ fn generic_mode_attaches_too() {
     });
     let mut buf = [0u8; 16];
     assert_eq!(rx.recv(&mut buf).expect("datagram through generic XDP"), 5);
-    assert!(dp.counters().expect("counters").class(PacketClass::Ipv4).packets >= 1);
+    assert!(
+        dp.counters()
+            .expect("counters")
+            .class(PacketClass::Ipv4)
+            .packets
+            >= 1
+    );
 }
 
 fn mac_of(ns: &Netns, iface: &str) -> [u8; 6] {
