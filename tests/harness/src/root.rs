@@ -34,7 +34,11 @@ pub fn check_root(test: &str) -> bool {
 #[macro_export]
 macro_rules! require_root {
     () => {
-        if !$crate::root::check_root(module_path!()) {
+        if !$crate::root::check_root(&format!(
+            "{}::{}",
+            module_path!(),
+            ::std::thread::current().name().unwrap_or("?")
+        )) {
             return;
         }
     };
