@@ -244,3 +244,38 @@ fn install_packages(packages: &[&str]) -> anyhow::Result<()> {
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn libdir(files: &[&str]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-libllvm-{}-{}",
+            std::process::id(),
+            files.join("+").len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), b"").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn finds_the_versioned_soname_of_the_right_major() {
+        let dir = libdir(&[
+            "libLLVM-22-rust-1.95.0-stable.so",
+            "libLLVM.so.22.1-rust-1.95.0-stable",
+            "libLLVM.so.21.1-rust-1.90.0-stable",
+            "librustc_driver-abc.so",
+        ]);
+        let found = find_libllvm(&dir, 22).unwrap();
+        assert_eq!(
+            found.file_name().unwrap(),
+            "libLLVM.so.22.1-rust-1.95.0-stable"
+        );
+        assert!(find_libllvm(&dir, 23).is_err(), "no LLVM 23 there");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
