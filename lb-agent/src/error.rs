@@ -35,6 +35,10 @@ pub enum DataplaneError {
         #[source]
         source: MapError,
     },
+    #[error(transparent)]
+    Invalid(#[from] lb_proto::ValidationError),
+    #[error(transparent)]
+    Capacity(#[from] crate::dataplane::slots::SlotsFull),
     #[error("BPF_PROG_TEST_RUN of {name} failed: {source}")]
     TestRun {
         name: &'static str,

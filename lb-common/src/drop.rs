@@ -19,11 +19,25 @@ pub enum DropReason {
     TruncatedIpv6 = 4,
     /// IPv6 header whose version field is not 6.
     BadIpv6Header = 5,
+    /// The frame ends inside the TCP or UDP header of a packet to a VIP or flow.
+    TruncatedL4 = 6,
+    /// New flow for a VIP whose pool has no member able to take it.
+    NoBackend = 7,
+    /// New flow beyond the listener's `connection_limit`.
+    ConnLimit = 8,
+    /// New flow for a listener or load balancer that is administratively down.
+    AdminDown = 9,
+    /// No free SNAT port (or no SNAT address of the family) for a new flow.
+    SnatExhausted = 10,
+    /// The route lookup for a translated packet failed (no route, blackhole, ...).
+    FibFailed = 11,
+    /// A TCP packet other than a SYN for a VIP, with no flow (state lost or never created).
+    UnknownFlow = 12,
 }
 
 impl DropReason {
     /// Number of slots in `LB_DROPS`.
-    pub const COUNT: u32 = 6;
+    pub const COUNT: u32 = 13;
     /// Every reason, in slot order.
     pub const ALL: [Self; Self::COUNT as usize] = [
         Self::TruncatedVlan,
@@ -32,6 +46,13 @@ impl DropReason {
         Self::BadIpv4Header,
         Self::TruncatedIpv6,
         Self::BadIpv6Header,
+        Self::TruncatedL4,
+        Self::NoBackend,
+        Self::ConnLimit,
+        Self::AdminDown,
+        Self::SnatExhausted,
+        Self::FibFailed,
+        Self::UnknownFlow,
     ];
 
     /// Stable label for metrics and logs.
@@ -44,6 +65,13 @@ impl DropReason {
             Self::BadIpv4Header => "bad_ipv4_header",
             Self::TruncatedIpv6 => "truncated_ipv6",
             Self::BadIpv6Header => "bad_ipv6_header",
+            Self::TruncatedL4 => "truncated_l4",
+            Self::NoBackend => "no_backend",
+            Self::ConnLimit => "conn_limit",
+            Self::AdminDown => "admin_down",
+            Self::SnatExhausted => "snat_exhausted",
+            Self::FibFailed => "fib_failed",
+            Self::UnknownFlow => "unknown_flow",
         }
     }
 

@@ -8,9 +8,16 @@
 //! - Map names are `LB_*`, at most 15 bytes (the kernel truncates longer names).
 #![no_std]
 
+pub mod addr;
+pub mod backend;
+pub mod config;
+pub mod csum;
 pub mod drop;
+pub mod flow;
+pub mod hash;
 pub mod maps;
 pub mod stats;
+pub mod vip;
 
 /// Implements `aya::Pod` for plain-old-data map types when building for userspace.
 macro_rules! pod {

@@ -1,26 +1,100 @@
 //! Inventory of the kernel maps: names and sizes, shared by `lb-ebpf` (which declares them) and
 //! `lb-agent` (which opens them by name). The kernel keeps at most 15 bytes of a map name.
 
-use crate::{drop::DropReason, stats::PacketClass};
+use crate::{
+    backend::{MAX_POOL_MEMBERS, RING_SIZE, RR_SIZE},
+    drop::DropReason,
+    stats::PacketClass,
+};
 
 /// Per-CPU array of `PacketCounter`, one slot per [`PacketClass`]. Writer: XDP; reader: agent.
 pub const PKT_STATS: &str = "LB_PKT_STATS";
-/// Entries of [`PKT_STATS`].
-pub const PKT_STATS_SIZE: u32 = PacketClass::COUNT;
-
 /// Per-CPU array of `PacketCounter`, one slot per [`DropReason`]. Writer: XDP; reader: agent.
 pub const DROPS: &str = "LB_DROPS";
-/// Entries of [`DROPS`].
+/// Hash `VipKey` → `VipInfo`. Writer: agent; reader: XDP.
+pub const VIPS: &str = "LB_VIPS";
+/// Array of `Backend` (slot 0 unused). Writer: agent; reader: XDP.
+pub const BACKENDS: &str = "LB_BACKENDS";
+/// Array of `PoolInfo`. Writer: agent; reader: XDP.
+pub const POOLS: &str = "LB_POOLS";
+/// Array of backend slots, `MAX_POOLS` rows of `RING_SIZE` (Maglev). Writer: agent.
+pub const RINGS: &str = "LB_RINGS";
+/// Array of backend slots, `MAX_POOLS` rows of `RR_SIZE` (weighted round robin). Writer: agent.
+pub const RR: &str = "LB_RR";
+/// Per-CPU array of round-robin cursors, one per pool. Writer: XDP.
+pub const RR_POS: &str = "LB_RR_POS";
+/// Array of backend slots, `MAX_POOLS` rows of `MAX_POOL_MEMBERS` (least connections).
+pub const POOL_MEMBERS: &str = "LB_POOL_MEMBERS";
+/// LRU hash `FlowKey` → `FlowValue`, both directions of each flow. Writer: XDP (+ agent GC).
+pub const FLOWS: &str = "LB_FLOWS";
+/// Array of one `LbConfig`. Writer: agent; reader: XDP.
+pub const CONFIG: &str = "LB_CONFIG";
+/// Array of u64 active-flow gauges per listener (atomic). Writer: XDP (+ agent GC).
+pub const LISTENER_ACTIVE: &str = "LB_L_ACTIVE";
+/// Array of u64 active-flow gauges per backend slot (atomic). Writer: XDP (+ agent GC).
+pub const BACKEND_ACTIVE: &str = "LB_B_ACTIVE";
+/// Per-CPU array of `FlowStats` per listener. Writer: XDP; reader: agent.
+pub const LISTENER_STATS: &str = "LB_L_STATS";
+/// Per-CPU array of `FlowStats` per backend slot. Writer: XDP; reader: agent.
+pub const BACKEND_STATS: &str = "LB_B_STATS";
+
+pub const PKT_STATS_SIZE: u32 = PacketClass::COUNT;
 pub const DROPS_SIZE: u32 = DropReason::COUNT;
+/// Listeners (VIP:port:proto) per host.
+pub const MAX_VIPS: u32 = 1024;
+/// Listener slots (same bound as VIPs).
+pub const MAX_LISTENERS: u32 = MAX_VIPS;
+/// Member slots per host (slot 0 unused).
+pub const MAX_BACKENDS: u32 = 4096;
+/// Pools per host: each costs `RING_SIZE` × 4 bytes (256 KiB) in `LB_RINGS`.
+pub const MAX_POOLS: u32 = 64;
+pub const RINGS_SIZE: u32 = MAX_POOLS * RING_SIZE;
+pub const RR_TABLE_SIZE: u32 = MAX_POOLS * RR_SIZE;
+pub const POOL_MEMBERS_SIZE: u32 = MAX_POOLS * MAX_POOL_MEMBERS;
+/// Default flow-table entries (two per flow); the agent can change it at load time.
+pub const FLOWS_SIZE: u32 = 262_144;
 
 /// Name of the XDP entry point in the object.
 pub const XDP_PROGRAM: &str = "lb_xdp";
+/// TC ingress program that forwards translated packets whose next hop needs resolving.
+pub const TC_PROGRAM: &str = "lb_tc_in";
+/// XDP_PASS program: the benchmark floor, and the peer program veth needs for redirects.
+pub const PASS_PROGRAM: &str = "lb_pass";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 2] = [PKT_STATS, DROPS];
+pub const ALL_MAPS: [&str; 15] = [
+    PKT_STATS,
+    DROPS,
+    VIPS,
+    BACKENDS,
+    POOLS,
+    RINGS,
+    RR,
+    RR_POS,
+    POOL_MEMBERS,
+    FLOWS,
+    CONFIG,
+    LISTENER_ACTIVE,
+    BACKEND_ACTIVE,
+    LISTENER_STATS,
+    BACKEND_STATS,
+];
 
 /// Longest map name the kernel stores without truncation.
 pub const MAX_MAP_NAME: usize = 15;
+
+/// Magic in the XDP metadata that asks `lb_tc_in` to forward a translated packet.
+pub const META_MAGIC: u32 = 0x4c42_4e48; // "LBNH"
+
+/// Metadata XDP puts in front of a packet for `lb_tc_in`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NeighMeta {
+    pub magic: u32,
+    /// Egress interface found by the FIB lookup.
+    pub ifindex: u32,
+}
+const _: () = assert!(core::mem::size_of::<NeighMeta>() == 8);
 
 #[cfg(test)]
 mod tests {
@@ -38,8 +112,10 @@ mod tests {
     }
 
     #[test]
-    fn program_name_fits_the_kernel_limit() {
+    fn program_names_fit_the_kernel_limit() {
         // BPF_OBJ_NAME_LEN is 16 including the NUL.
-        assert!(XDP_PROGRAM.len() <= MAX_MAP_NAME);
+        for name in [XDP_PROGRAM, TC_PROGRAM, PASS_PROGRAM] {
+            assert!(name.len() <= MAX_MAP_NAME, "{name}");
+        }
     }
 }

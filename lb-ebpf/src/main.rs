@@ -2,28 +2,52 @@
 //! the outcome, a packet class on success or a [`DropReason`] on failure.
 #![no_std]
 #![no_main]
+// Atomic read-modify-write for the shared gauges (see `stats.rs`); the nested eBPF build runs
+// with RUSTC_BOOTSTRAP=1, the rest of the workspace stays on stable.
+#![feature(core_intrinsics)]
+#![allow(
+    internal_features,
+    reason = "core_intrinsics is the only atomic add on BPF"
+)]
 
+mod flow;
+mod fwd;
 mod maps;
+mod nat;
 mod parse;
+mod scratch;
+mod select;
 mod stats;
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
-use lb_common::{drop::DropReason, stats::PacketClass};
+use aya_ebpf::{
+    bindings::{TC_ACT_OK, xdp_action},
+    helpers::bpf_redirect_neigh,
+    macros::{classifier, xdp},
+    programs::{TcContext, XdpContext},
+};
+use lb_common::{
+    addr::{IPPROTO_TCP, IPPROTO_UDP},
+    config::CFG_F_TX_AFTER_NAT,
+    drop::DropReason,
+    maps::{META_MAGIC, NeighMeta},
+    stats::PacketClass,
+};
 
-use crate::parse::Cursor;
+use crate::{maps::LB_CONFIG, parse::Cursor, scratch::LB_SCRATCH};
 
-/// XDP entry on the VIP-side interface.
+/// XDP entry on the VIP-side and member-side interfaces.
 ///
-/// Today: parses L2/L3, drops malformed IP packets (counted by reason) and passes everything
-/// else to the stack, counted by class. Balancing arrives with the L4 data plane.
+/// Parses L2/L3/L4, translates packets of balanced flows (new connections to a VIP, and every
+/// later packet of either direction) and forwards them; drops malformed IP packets (counted by
+/// reason); passes everything else to the stack, counted by class.
 #[xdp]
 pub fn lb_xdp(ctx: XdpContext) -> u32 {
     let cursor = Cursor::new(ctx.data(), ctx.data_end());
     let len = cursor.len() as u64;
-    match try_lb_xdp(&cursor) {
-        Ok(class) => {
+    match try_lb_xdp(&ctx, &cursor) {
+        Ok((action, class)) => {
             stats::count_packet(class, len);
-            xdp_action::XDP_PASS
+            action
         }
         Err(reason) => {
             stats::count_drop(reason, len);
@@ -33,9 +57,72 @@ pub fn lb_xdp(ctx: XdpContext) -> u32 {
 }
 
 #[inline(always)]
-fn try_lb_xdp(cursor: &Cursor) -> Result<PacketClass, DropReason> {
+fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), DropReason> {
     let l3 = parse::ethernet(cursor)?;
-    parse::l3(cursor, l3)
+    let ip = parse::l3(cursor, l3)?;
+    let pass = Ok((xdp_action::XDP_PASS, ip.class));
+    // Only untagged TCP/UDP datagrams (not fragments) are balanced; the rest goes to the stack.
+    if ip.class == PacketClass::NonIp
+        || ip.fragment
+        || l3.offset != 14
+        || (ip.proto != IPPROTO_TCP && ip.proto != IPPROTO_UDP)
+    {
+        return pass;
+    }
+    let (Some(cfg), Some(s)) = (LB_CONFIG.get(0), LB_SCRATCH.get_ptr_mut(0)) else {
+        return pass;
+    };
+    // SAFETY: this CPU's scratch entry, used by this run only.
+    let s = unsafe { &mut *s };
+    if parse::addresses(cursor, &ip, &mut s.key.src, &mut s.key.dst).is_none() {
+        return pass;
+    }
+    let l4 = parse::l4(cursor, &ip)?;
+    s.key.sport = l4.sport;
+    s.key.dport = l4.dport;
+    s.key.proto = ip.proto;
+    s.key.family = ip.family;
+    s.key._pad = [0; 2];
+    let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg)? else {
+        return pass;
+    };
+    nat::rewrite(cursor, &ip, &s.rewrite)?;
+    stats::count_flow_packet(v.listener, v.backend, v.reply, cursor.len() as u64);
+    if cfg.flags & CFG_F_TX_AFTER_NAT != 0 {
+        return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));
+    }
+    let sent = fwd::forward(ctx, &ip, &s.rewrite, &mut s.fib)?;
+    Ok((sent.action, sent.class))
+}
+
+/// TC ingress companion of `lb_xdp`: forwards packets XDP translated but could not send because
+/// the next hop's MAC was unknown; `bpf_redirect_neigh` resolves it. Everything else continues.
+#[classifier]
+pub fn lb_tc_in(ctx: TcContext) -> i32 {
+    // SAFETY: the skb pointer is valid for the program's run.
+    let (meta, data) = unsafe {
+        (
+            (*ctx.skb.skb).data_meta as usize,
+            (*ctx.skb.skb).data as usize,
+        )
+    };
+    if meta + core::mem::size_of::<NeighMeta>() > data {
+        return TC_ACT_OK;
+    }
+    // SAFETY: [meta, meta + 8) was checked to lie before the packet data.
+    let m = unsafe { *(meta as *const NeighMeta) };
+    if m.magic != META_MAGIC {
+        return TC_ACT_OK;
+    }
+    // SAFETY: plain helper call; no neighbour parameters (the kernel looks the next hop up).
+    unsafe { bpf_redirect_neigh(m.ifindex, core::ptr::null_mut(), 0, 0) as i32 }
+}
+
+/// XDP_PASS and nothing else: the floor of the benchmarks, and the program a veth peer needs so
+/// that frames redirected into the veth are delivered.
+#[xdp]
+pub fn lb_pass(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_PASS
 }
 
 #[cfg(not(test))]

@@ -1,10 +1,20 @@
 //! Every map of the data plane, in one inventory. Names, sizes and value types come from
 //! `lb_common::maps`; the static's identifier is the map name the agent opens.
 
-use aya_ebpf::{macros::map, maps::PerCpuArray};
+use aya_ebpf::{
+    macros::map,
+    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+};
 use lb_common::{
-    maps::{DROPS_SIZE, PKT_STATS_SIZE},
-    stats::PacketCounter,
+    backend::{Backend, PoolInfo},
+    config::LbConfig,
+    flow::{FlowKey, FlowValue},
+    maps::{
+        DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
+        POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
+    },
+    stats::{FlowStats, PacketCounter},
+    vip::{VipInfo, VipKey},
 };
 
 /// Packets/bytes per `PacketClass`. Writer: `lb_xdp`; reader: agent (sums CPUs).
@@ -15,3 +25,55 @@ pub static LB_PKT_STATS: PerCpuArray<PacketCounter> =
 /// Packets/bytes dropped per `DropReason`. Writer: `lb_xdp`; reader: agent (sums CPUs).
 #[map]
 pub static LB_DROPS: PerCpuArray<PacketCounter> = PerCpuArray::with_max_entries(DROPS_SIZE, 0);
+
+/// Listeners by (VIP, port, protocol). Writer: agent.
+#[map]
+pub static LB_VIPS: HashMap<VipKey, VipInfo> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+/// Members by slot (slot 0 unused). Writer: agent.
+#[map]
+pub static LB_BACKENDS: Array<Backend> = Array::with_max_entries(MAX_BACKENDS, 0);
+
+/// Pools by slot. Writer: agent.
+#[map]
+pub static LB_POOLS: Array<PoolInfo> = Array::with_max_entries(MAX_POOLS, 0);
+
+/// Maglev rings, one row of `RING_SIZE` backend slots per pool. Writer: agent.
+#[map]
+pub static LB_RINGS: Array<u32> = Array::with_max_entries(RINGS_SIZE, 0);
+
+/// Weighted round-robin tables, one row of `RR_SIZE` backend slots per pool. Writer: agent.
+#[map]
+pub static LB_RR: Array<u32> = Array::with_max_entries(RR_TABLE_SIZE, 0);
+
+/// Round-robin cursor per pool, per CPU. Writer: `lb_xdp`.
+#[map]
+pub static LB_RR_POS: PerCpuArray<u32> = PerCpuArray::with_max_entries(MAX_POOLS, 0);
+
+/// Members eligible for new flows, one row of `MAX_POOL_MEMBERS` per pool. Writer: agent.
+#[map]
+pub static LB_POOL_MEMBERS: Array<u32> = Array::with_max_entries(POOL_MEMBERS_SIZE, 0);
+
+/// Both directions of every flow. Writer: `lb_xdp` (agent for expiry).
+#[map]
+pub static LB_FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entries(FLOWS_SIZE, 0);
+
+/// Host settings (one entry). Writer: agent.
+#[map]
+pub static LB_CONFIG: Array<LbConfig> = Array::with_max_entries(1, 0);
+
+/// Active flows per listener (atomic gauge). Writer: `lb_xdp`.
+#[map]
+pub static LB_L_ACTIVE: Array<u64> = Array::with_max_entries(MAX_LISTENERS, 0);
+
+/// Active flows per backend slot (atomic gauge). Writer: `lb_xdp`.
+#[map]
+pub static LB_B_ACTIVE: Array<u64> = Array::with_max_entries(MAX_BACKENDS, 0);
+
+/// Traffic per listener. Writer: `lb_xdp`; reader: agent (sums CPUs).
+#[map]
+pub static LB_L_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MAX_LISTENERS, 0);
+
+/// Traffic per backend slot. Writer: `lb_xdp`; reader: agent (sums CPUs).
+#[map]
+pub static LB_B_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MAX_BACKENDS, 0);

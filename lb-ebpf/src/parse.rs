@@ -1,7 +1,11 @@
 //! Packet parsing with one bounded cursor: every read is checked against `data_end` right next
 //! to the access, which is what the verifier needs to see.
 
-use lb_common::{drop::DropReason, stats::PacketClass};
+use lb_common::{
+    addr::{FAMILY_V4, FAMILY_V6, IPPROTO_TCP},
+    drop::DropReason,
+    stats::PacketClass,
+};
 
 const ETH_HLEN: usize = 14;
 const ETH_P_IP: u16 = 0x0800;
@@ -13,6 +17,9 @@ const VLAN_HLEN: usize = 4;
 const MAX_VLAN_TAGS: usize = 2;
 const IPV4_MIN_HLEN: usize = 20;
 const IPV6_HLEN: usize = 40;
+
+/// Largest header offset the cursor hands out (see [`Cursor::ptr_at`]).
+const MAX_OFFSET: usize = 0xff;
 
 /// The packet's bounds, as the context gives them.
 pub struct Cursor {
@@ -35,6 +42,10 @@ impl Cursor {
     /// A pointer to a `T` at `offset`, if the whole `T` lies inside the packet.
     #[inline(always)]
     pub fn ptr_at<T>(&self, offset: usize) -> Option<*const T> {
+        // Every header offset the parsers compute is below 256 (Ethernet + 2 VLAN tags + IPv4
+        // with options + a TCP header end by byte 102). The mask changes none of them, but it
+        // gives the verifier a bound it can lose when LLVM spills the offset to the stack.
+        let offset = offset & MAX_OFFSET;
         let size = core::mem::size_of::<T>();
         if self.start + offset + size > self.end {
             return None;
@@ -42,10 +53,16 @@ impl Cursor {
         Some((self.start + offset) as *const T)
     }
 
+    /// A mutable pointer to a `T` at `offset`, if the whole `T` lies inside the packet.
+    #[inline(always)]
+    pub fn ptr_mut<T>(&self, offset: usize) -> Option<*mut T> {
+        self.ptr_at::<T>(offset).map(|p| p.cast_mut())
+    }
+
     /// Whether `len` bytes starting at `offset` lie inside the packet.
     #[inline(always)]
     pub fn has(&self, offset: usize, len: usize) -> bool {
-        self.start + offset + len <= self.end
+        self.start + (offset & MAX_OFFSET) + len <= self.end
     }
 }
 
@@ -91,18 +108,48 @@ pub fn ethernet(cursor: &Cursor) -> Result<L3, DropReason> {
     Ok(L3 { ethertype, offset })
 }
 
+/// What the L3 header says about the packet.
+#[derive(Clone, Copy)]
+pub struct Ip {
+    pub class: PacketClass,
+    pub family: u8,
+    pub l3_off: usize,
+    /// Start of the transport header (after IPv4 options).
+    pub l4_off: usize,
+    pub proto: u8,
+    /// A fragment (not the whole datagram): never balanced, always passed.
+    pub fragment: bool,
+    /// IPv4 total length, or IPv6 payload length + 40.
+    pub tot_len: u16,
+}
+
+impl Ip {
+    #[inline(always)]
+    fn non_ip() -> Self {
+        Self {
+            class: PacketClass::NonIp,
+            family: 0,
+            l3_off: 0,
+            l4_off: 0,
+            proto: 0,
+            fragment: false,
+            tot_len: 0,
+        }
+    }
+}
+
 /// Validates the network header and classifies the packet.
 #[inline(always)]
-pub fn l3(cursor: &Cursor, l3: L3) -> Result<PacketClass, DropReason> {
+pub fn l3(cursor: &Cursor, l3: L3) -> Result<Ip, DropReason> {
     match l3.ethertype {
-        ETH_P_IP => ipv4(cursor, l3.offset).map(|()| PacketClass::Ipv4),
-        ETH_P_IPV6 => ipv6(cursor, l3.offset).map(|()| PacketClass::Ipv6),
-        _ => Ok(PacketClass::NonIp),
+        ETH_P_IP => ipv4(cursor, l3.offset),
+        ETH_P_IPV6 => ipv6(cursor, l3.offset),
+        _ => Ok(Ip::non_ip()),
     }
 }
 
 #[inline(always)]
-fn ipv4(cursor: &Cursor, offset: usize) -> Result<(), DropReason> {
+fn ipv4(cursor: &Cursor, offset: usize) -> Result<Ip, DropReason> {
     let hdr = cursor
         .ptr_at::<[u8; IPV4_MIN_HLEN]>(offset)
         .ok_or(DropReason::TruncatedIpv4)?;
@@ -115,11 +162,22 @@ fn ipv4(cursor: &Cursor, offset: usize) -> Result<(), DropReason> {
     if !cursor.has(offset, ihl) {
         return Err(DropReason::TruncatedIpv4);
     }
-    Ok(())
+    // SAFETY: inside the fixed header checked above.
+    let (frag, proto) = unsafe { (be16([(*hdr)[6], (*hdr)[7]]), (*hdr)[9]) };
+    Ok(Ip {
+        class: PacketClass::Ipv4,
+        family: FAMILY_V4,
+        l3_off: offset,
+        l4_off: offset + ihl,
+        proto,
+        // More-fragments flag or a non-zero offset.
+        fragment: frag & 0x3fff != 0,
+        tot_len: total_len,
+    })
 }
 
 #[inline(always)]
-fn ipv6(cursor: &Cursor, offset: usize) -> Result<(), DropReason> {
+fn ipv6(cursor: &Cursor, offset: usize) -> Result<Ip, DropReason> {
     let hdr = cursor
         .ptr_at::<[u8; IPV6_HLEN]>(offset)
         .ok_or(DropReason::TruncatedIpv6)?;
@@ -128,5 +186,86 @@ fn ipv6(cursor: &Cursor, offset: usize) -> Result<(), DropReason> {
     if version != 6 {
         return Err(DropReason::BadIpv6Header);
     }
-    Ok(())
+    // SAFETY: inside the fixed header checked above.
+    let (payload, next) = unsafe { (be16([(*hdr)[4], (*hdr)[5]]), (*hdr)[6]) };
+    Ok(Ip {
+        class: PacketClass::Ipv6,
+        family: FAMILY_V6,
+        l3_off: offset,
+        l4_off: offset + IPV6_HLEN,
+        // Extension headers are not followed yet: such packets are passed, never balanced.
+        proto: next,
+        // A fragment header (44) means a fragment.
+        fragment: next == 44,
+        tot_len: payload.wrapping_add(IPV6_HLEN as u16),
+    })
+}
+
+/// The transport ports and flags of a TCP or UDP packet.
+#[derive(Clone, Copy)]
+pub struct L4 {
+    /// Network byte order as stored in the packet.
+    pub sport: u16,
+    /// Network byte order as stored in the packet.
+    pub dport: u16,
+    /// TCP flags byte (0 for UDP).
+    pub tcp_flags: u8,
+}
+
+pub const TCP_FIN: u8 = 0x01;
+pub const TCP_SYN: u8 = 0x02;
+pub const TCP_RST: u8 = 0x04;
+pub const TCP_ACK: u8 = 0x10;
+const TCP_MIN_HLEN: usize = 20;
+const UDP_HLEN: usize = 8;
+
+/// Reads ports (and TCP flags) at the transport offset.
+#[inline(always)]
+pub fn l4(cursor: &Cursor, ip: &Ip) -> Result<L4, DropReason> {
+    if ip.proto == IPPROTO_TCP {
+        let tcp = cursor
+            .ptr_at::<[u8; TCP_MIN_HLEN]>(ip.l4_off)
+            .ok_or(DropReason::TruncatedL4)?;
+        // SAFETY: bounds checked by `ptr_at`.
+        unsafe {
+            Ok(L4 {
+                sport: u16::from_ne_bytes([(*tcp)[0], (*tcp)[1]]),
+                dport: u16::from_ne_bytes([(*tcp)[2], (*tcp)[3]]),
+                tcp_flags: (*tcp)[13],
+            })
+        }
+    } else {
+        let udp = cursor
+            .ptr_at::<[u8; UDP_HLEN]>(ip.l4_off)
+            .ok_or(DropReason::TruncatedL4)?;
+        // SAFETY: bounds checked by `ptr_at`.
+        unsafe {
+            Ok(L4 {
+                sport: u16::from_ne_bytes([(*udp)[0], (*udp)[1]]),
+                dport: u16::from_ne_bytes([(*udp)[2], (*udp)[3]]),
+                tcp_flags: 0,
+            })
+        }
+    }
+}
+
+/// Copies the source and destination addresses into the 16-byte map form (zero-padded).
+#[inline(always)]
+pub fn addresses(cursor: &Cursor, ip: &Ip, src: &mut [u8; 16], dst: &mut [u8; 16]) -> Option<()> {
+    if ip.family == FAMILY_V4 {
+        let a = cursor.ptr_at::<[u8; 8]>(ip.l3_off + 12)?;
+        // SAFETY: bounds checked by `ptr_at`.
+        let a = unsafe { &*a };
+        *src = [0; 16];
+        *dst = [0; 16];
+        src[..4].copy_from_slice(&a[..4]);
+        dst[..4].copy_from_slice(&a[4..]);
+    } else {
+        let a = cursor.ptr_at::<[u8; 32]>(ip.l3_off + 8)?;
+        // SAFETY: bounds checked by `ptr_at`.
+        let a = unsafe { &*a };
+        src.copy_from_slice(&a[..16]);
+        dst.copy_from_slice(&a[16..]);
+    }
+    Some(())
 }

@@ -1,23 +1,19 @@
-//! The api↔agent contract. The controller renders one [`DesiredState`] per amphora host; the agent
-//! validates it completely before applying anything and reports the generation it applied.
+//! The api↔agent contract. The controller renders one [`DesiredState`] per amphora host; the
+//! agent validates it completely ([`DesiredState::validate`]) before applying anything and
+//! reports the generation it applied.
 //!
-//! The wire format is JSON; unknown fields are rejected so that an agent older than the
-//! controller refuses a state it would only half understand.
+//! The wire format is JSON (field names as Octavia's API uses them); unknown fields are
+//! rejected so that an agent older than the controller refuses a state it would only half
+//! understand. `docs/agent-state.md` documents the format with an example.
 
-use serde::{Deserialize, Serialize};
+mod model;
+mod validate;
+
+pub use model::{Algorithm, DesiredState, L4Protocol, Listener, LoadBalancer, Member, Pool, Snat};
+pub use validate::ValidationError;
 
 /// Version of this contract; bumped on any incompatible change.
 pub const PROTO_VERSION: u32 = 1;
-
-/// Everything one host must serve. Later issues add load balancers, listeners, pools, members.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DesiredState {
-    /// Contract version the sender speaks; must equal [`PROTO_VERSION`].
-    pub version: u32,
-    /// Monotonic generation set by the controller; the agent echoes the one it applied.
-    pub generation: u64,
-}
 
 /// Why a desired state was refused. Nothing of a refused state is applied.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +22,8 @@ pub enum ProtoError {
     Decode(#[from] serde_json::Error),
     #[error("contract version {got} is not supported (this agent speaks {PROTO_VERSION})")]
     Version { got: u32 },
+    #[error("desired state is invalid: {0}")]
+    Invalid(#[from] ValidationError),
 }
 
 impl DesiredState {
@@ -35,6 +33,7 @@ impl DesiredState {
         if state.version != PROTO_VERSION {
             return Err(ProtoError::Version { got: state.version });
         }
+        state.validate()?;
         Ok(state)
     }
 }
@@ -43,14 +42,35 @@ impl DesiredState {
 mod tests {
     use super::*;
 
+    const EXAMPLE: &str = r#"{
+        "version": 1,
+        "generation": 7,
+        "snat": {"ipv4": "198.18.1.1", "port_min": 20000, "port_max": 29999},
+        "loadbalancers": [{
+            "id": "lb1",
+            "vip_address": "198.18.0.100",
+            "listeners": [{"id": "l1", "protocol": "TCP", "protocol_port": 80,
+                           "default_pool_id": "p1"}],
+            "pools": [{"id": "p1", "lb_algorithm": "ROUND_ROBIN", "members": [
+                {"id": "m1", "address": "198.18.1.11", "protocol_port": 8080},
+                {"id": "m2", "address": "198.18.1.12", "protocol_port": 8080, "weight": 3}
+            ]}]
+        }]
+    }"#;
+
     #[test]
-    fn round_trips_through_json() {
-        let state = DesiredState {
-            version: PROTO_VERSION,
-            generation: 42,
-        };
-        let bytes = serde_json::to_vec(&state).unwrap();
-        assert_eq!(DesiredState::from_json(&bytes).unwrap(), state);
+    fn parses_the_documented_example_with_defaults() {
+        let state = DesiredState::from_json(EXAMPLE.as_bytes()).unwrap();
+        assert_eq!(state.generation, 7);
+        let lb = &state.loadbalancers[0];
+        assert!(lb.admin_state_up);
+        let listener = &lb.listeners[0];
+        assert_eq!(listener.connection_limit, -1);
+        assert_eq!(listener.timeout_client_data, 50_000);
+        assert_eq!(lb.pools[0].members[0].weight, 1);
+        assert!(!lb.pools[0].members[0].backup);
+        let again = serde_json::to_vec(&state).unwrap();
+        assert_eq!(DesiredState::from_json(&again).unwrap(), state);
     }
 
     #[test]

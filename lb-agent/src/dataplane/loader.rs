@@ -1,17 +1,22 @@
-//! Loads the embedded eBPF object, verifies it in the kernel and attaches the XDP entry point.
+//! Loads the embedded eBPF object, verifies it in the kernel and attaches its programs: XDP
+//! `lb_xdp` plus the TC ingress companion `lb_tc_in` on the interfaces that carry balanced
+//! traffic, and `lb_pass` where a veth peer must accept redirected frames.
 //!
-//! A [`Dataplane`] owns the loaded programs, maps and links: dropping it detaches XDP from every
-//! interface it was attached to and frees the maps (nothing is pinned yet).
+//! A [`Dataplane`] owns the loaded programs, maps and links: dropping it detaches everything it
+//! attached and frees the maps (nothing is pinned yet).
 
 use std::fmt;
 
 use aya::{
     Ebpf, EbpfLoader,
-    programs::{Xdp, XdpMode},
+    programs::{SchedClassifier, TcAttachType, Xdp, XdpMode},
 };
-use lb_common::maps::XDP_PROGRAM;
+use lb_common::maps::{PASS_PROGRAM, TC_PROGRAM, XDP_PROGRAM};
 
-use super::EBPF_OBJECT;
+use super::{
+    EBPF_OBJECT,
+    plan::{Plan, Planner},
+};
 use crate::DataplaneError;
 
 /// How XDP is attached to an interface.
@@ -40,6 +45,12 @@ impl fmt::Display for AttachMode {
 pub struct Dataplane {
     pub(crate) ebpf: Ebpf,
     attached: Vec<(String, AttachMode)>,
+    /// Slot assignments of the applied state.
+    pub(crate) planner: Planner,
+    /// What the maps hold, for diffing the next apply (`None`: unknown, rewrite all).
+    pub(crate) applied: Option<Plan>,
+    /// `CFG_F_*` bits merged into the config entry.
+    pub(crate) config_flags: u32,
 }
 
 impl Dataplane {
@@ -54,20 +65,54 @@ impl Dataplane {
             return Err(DataplaneError::EmptyObject);
         }
         let mut ebpf = EbpfLoader::new().load(object)?;
-        let program = xdp_program(&mut ebpf)?;
-        program.load().map_err(|source| DataplaneError::Program {
-            name: XDP_PROGRAM,
-            source,
-        })?;
+        for name in [XDP_PROGRAM, PASS_PROGRAM] {
+            xdp_named(&mut ebpf, name)?
+                .load()
+                .map_err(|source| DataplaneError::Program { name, source })?;
+        }
+        tc_program(&mut ebpf)?
+            .load()
+            .map_err(|source| DataplaneError::Program {
+                name: TC_PROGRAM,
+                source,
+            })?;
         Ok(Self {
             ebpf,
             attached: Vec::new(),
+            planner: Planner::default(),
+            applied: None,
+            config_flags: 0,
         })
     }
 
-    /// Attaches the XDP entry point to `iface` (resolved in the calling thread's network
-    /// namespace). Returns the mode actually used.
+    /// Attaches `lb_pass` (XDP_PASS) to `iface`: a veth only delivers frames redirected into it
+    /// when its peer runs an XDP program, so the peers of balanced veth links need this.
+    pub fn attach_pass(&mut self, iface: &str) -> Result<(), DataplaneError> {
+        xdp_named(&mut self.ebpf, PASS_PROGRAM)?
+            .attach(iface, XdpMode::Driver)
+            .map_err(|source| DataplaneError::Attach {
+                iface: iface.to_owned(),
+                mode: "native",
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Attaches the XDP entry point and its TC ingress companion to `iface` (resolved in the
+    /// calling thread's network namespace). Returns the XDP mode actually used.
     pub fn attach(&mut self, iface: &str, mode: AttachMode) -> Result<AttachMode, DataplaneError> {
+        let used = self.attach_xdp(iface, mode)?;
+        tc_program(&mut self.ebpf)?
+            .attach(iface, TcAttachType::Ingress)
+            .map_err(|source| DataplaneError::Attach {
+                iface: iface.to_owned(),
+                mode: "tc ingress",
+                source,
+            })?;
+        Ok(used)
+    }
+
+    fn attach_xdp(&mut self, iface: &str, mode: AttachMode) -> Result<AttachMode, DataplaneError> {
         let program = xdp_program(&mut self.ebpf)?;
         let attempt = |program: &mut Xdp, used: AttachMode| {
             let xdp_mode = match used {
@@ -108,11 +153,22 @@ impl Dataplane {
 }
 
 pub(crate) fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp, DataplaneError> {
-    ebpf.program_mut(XDP_PROGRAM)
-        .ok_or(DataplaneError::MissingProgram { name: XDP_PROGRAM })?
+    xdp_named(ebpf, XDP_PROGRAM)
+}
+
+fn xdp_named<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, DataplaneError> {
+    ebpf.program_mut(name)
+        .ok_or(DataplaneError::MissingProgram { name })?
+        .try_into()
+        .map_err(|source| DataplaneError::Program { name, source })
+}
+
+fn tc_program(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DataplaneError> {
+    ebpf.program_mut(TC_PROGRAM)
+        .ok_or(DataplaneError::MissingProgram { name: TC_PROGRAM })?
         .try_into()
         .map_err(|source| DataplaneError::Program {
-            name: XDP_PROGRAM,
+            name: TC_PROGRAM,
             source,
         })
 }

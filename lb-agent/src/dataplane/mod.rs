@@ -1,11 +1,19 @@
 //! The kernel side as seen from the agent: the embedded object, loading and attaching it
-//! (`loader`), reading its counters (`stats`) and running packets through it (`test_run`).
+//! (`loader`), turning desired state into map contents (`plan`, `maglev`, `rr`, `slots`) and
+//! writing them (`program`), reading counters (`stats`) and running packets through the
+//! program (`test_run`).
 
 pub mod loader;
+pub mod maglev;
+pub mod plan;
+pub mod program;
+pub mod rr;
+pub mod slots;
 pub mod stats;
 pub mod test_run;
 
 pub use loader::{AttachMode, Dataplane};
+pub use program::ApplyReport;
 pub use stats::Counters;
 pub use test_run::{TestRunOutcome, XdpVerdict};
 

@@ -70,3 +70,81 @@ fn read_into(
     }
     Ok(())
 }
+
+/// Traffic and flow counters of one listener or member, summed over CPUs, with the active-flow
+/// gauge the kernel keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectStats {
+    pub traffic: lb_common::stats::FlowStats,
+    pub active: u64,
+}
+
+impl Dataplane {
+    /// Counters of a listener of the applied state.
+    pub fn listener_stats(&self, id: &str) -> Result<Option<ObjectStats>, DataplaneError> {
+        let Some(slot) = self.planner.listener_slot(id) else {
+            return Ok(None);
+        };
+        object_stats(
+            self,
+            lb_common::maps::LISTENER_STATS,
+            lb_common::maps::LISTENER_ACTIVE,
+            slot,
+        )
+        .map(Some)
+    }
+
+    /// Counters of a member of the applied state.
+    pub fn member_stats(&self, id: &str) -> Result<Option<ObjectStats>, DataplaneError> {
+        let Some(slot) = self.planner.member_slot(id) else {
+            return Ok(None);
+        };
+        object_stats(
+            self,
+            lb_common::maps::BACKEND_STATS,
+            lb_common::maps::BACKEND_ACTIVE,
+            slot,
+        )
+        .map(Some)
+    }
+}
+
+fn object_stats(
+    dp: &Dataplane,
+    stats: &'static str,
+    active: &'static str,
+    slot: u32,
+) -> Result<ObjectStats, DataplaneError> {
+    use lb_common::stats::FlowStats;
+    let map = dp
+        .ebpf
+        .map(stats)
+        .ok_or(DataplaneError::MissingMap { name: stats })?;
+    let per_cpu: PerCpuArray<&MapData, FlowStats> =
+        PerCpuArray::try_from(map).map_err(|source| DataplaneError::Map {
+            name: stats,
+            source,
+        })?;
+    let traffic = per_cpu
+        .get(&slot, 0)
+        .map_err(|source| DataplaneError::Map {
+            name: stats,
+            source,
+        })?
+        .iter()
+        .fold(FlowStats::default(), |a, b| a.add(*b));
+    let map = dp
+        .ebpf
+        .map(active)
+        .ok_or(DataplaneError::MissingMap { name: active })?;
+    let gauges: aya::maps::Array<&MapData, u64> =
+        aya::maps::Array::try_from(map).map_err(|source| DataplaneError::Map {
+            name: active,
+            source,
+        })?;
+    let active = gauges.get(&slot, 0).map_err(|source| DataplaneError::Map {
+        name: active,
+        source,
+    })?;
+    Ok(ObjectStats { traffic, active })
+}

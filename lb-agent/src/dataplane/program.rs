@@ -1,0 +1,180 @@
+//! Applies a desired state to the maps: plan (pure, on a copy of the slot tables), then write
+//! only what differs from the last applied plan, in an order that never exposes a VIP whose
+//! tables are not there yet: config → members → pool tables → VIPs; removals in reverse.
+
+use aya::maps::{Array, HashMap, MapData};
+use lb_common::{
+    backend::{Backend, MAX_POOL_MEMBERS, PoolInfo, RING_SIZE, RR_SIZE},
+    config::LbConfig,
+    maps::{BACKENDS, CONFIG, POOL_MEMBERS, POOLS, RINGS, RR, VIPS},
+    vip::{VipInfo, VipKey},
+};
+use lb_proto::DesiredState;
+
+use super::{
+    Dataplane,
+    plan::{Plan, PoolTables},
+};
+use crate::DataplaneError;
+
+/// What an apply wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub generation: u64,
+    pub vips_written: usize,
+    pub vips_removed: usize,
+    pub members_written: usize,
+    pub pools_written: usize,
+}
+
+impl Dataplane {
+    /// Sets `CFG_F_*` bits (e.g. the fixture-test mode); effective at the next apply.
+    pub fn set_config_flags(&mut self, flags: u32) {
+        self.config_flags = flags;
+    }
+
+    /// Validates `state` completely, then programs the maps with the difference to what is
+    /// applied. Re-applying the same state writes nothing.
+    pub fn apply(&mut self, state: &DesiredState) -> Result<ApplyReport, DataplaneError> {
+        state.validate()?;
+        let mut planner = self.planner.clone();
+        let plan = planner.plan(state, self.config_flags)?;
+        let previous = self.applied.take();
+        let report = self.write(&plan, previous.as_ref(), state.generation)?;
+        self.planner = planner;
+        self.applied = Some(plan);
+        Ok(report)
+    }
+
+    fn write(
+        &mut self,
+        plan: &Plan,
+        old: Option<&Plan>,
+        generation: u64,
+    ) -> Result<ApplyReport, DataplaneError> {
+        let mut report = ApplyReport {
+            generation,
+            ..ApplyReport::default()
+        };
+        if old.map(|o| &o.config) != Some(&plan.config) {
+            array::<LbConfig>(self, CONFIG)?
+                .set(0, plan.config, 0)
+                .map_err(map_err(CONFIG))?;
+        }
+        {
+            let mut backends = array::<Backend>(self, BACKENDS)?;
+            for (&slot, b) in &plan.backends {
+                if old.and_then(|o| o.backends.get(&slot)) != Some(b) {
+                    backends.set(slot, *b, 0).map_err(map_err(BACKENDS))?;
+                    report.members_written += 1;
+                }
+            }
+        }
+        for (&slot, tables) in &plan.pools {
+            let before = old.and_then(|o| o.pools.get(&slot));
+            if before != Some(tables) {
+                self.write_pool(slot, tables, before)?;
+                report.pools_written += 1;
+            }
+        }
+        {
+            let mut vips = vip_map(self)?;
+            for (key, info) in &plan.vips {
+                if old.and_then(|o| o.vips.get(key)) != Some(info) {
+                    vips.insert(*key, *info, 0).map_err(map_err(VIPS))?;
+                    report.vips_written += 1;
+                }
+            }
+            if let Some(old) = old {
+                for key in old.vips.keys().filter(|k| !plan.vips.contains_key(k)) {
+                    vips.remove(key).map_err(map_err(VIPS))?;
+                    report.vips_removed += 1;
+                }
+            }
+        }
+        if let Some(old) = old {
+            // Pools and members that went away: empty their rows (slots may be reused later).
+            for (&slot, _) in old
+                .pools
+                .iter()
+                .filter(|(s, _)| !plan.pools.contains_key(s))
+            {
+                array::<PoolInfo>(self, POOLS)?
+                    .set(slot, PoolInfo::default(), 0)
+                    .map_err(map_err(POOLS))?;
+            }
+            let mut backends = array::<Backend>(self, BACKENDS)?;
+            for (&slot, _) in old
+                .backends
+                .iter()
+                .filter(|(s, _)| !plan.backends.contains_key(s))
+            {
+                backends
+                    .set(slot, Backend::default(), 0)
+                    .map_err(map_err(BACKENDS))?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes one pool's tables: members, RR row and ring row first, the sizes last.
+    fn write_pool(
+        &mut self,
+        slot: u32,
+        t: &PoolTables,
+        before: Option<&PoolTables>,
+    ) -> Result<(), DataplaneError> {
+        {
+            let mut members = array::<u32>(self, POOL_MEMBERS)?;
+            for (i, &b) in (0u32..).zip(&t.members) {
+                members
+                    .set(slot * MAX_POOL_MEMBERS + i, b, 0)
+                    .map_err(map_err(POOL_MEMBERS))?;
+            }
+        }
+        {
+            let mut rr = array::<u32>(self, RR)?;
+            for (i, &b) in (0u32..).zip(&t.rr) {
+                rr.set(slot * RR_SIZE + i, b, 0).map_err(map_err(RR))?;
+            }
+        }
+        if !t.ring.is_empty() && before.map(|b| &b.ring) != Some(&t.ring) {
+            let mut rings = array::<u32>(self, RINGS)?;
+            let old_ring = before.map(|b| b.ring.as_slice()).unwrap_or(&[]);
+            for (i, &b) in (0u32..).zip(&t.ring) {
+                if old_ring.get(i as usize) != Some(&b) {
+                    rings
+                        .set(slot * RING_SIZE + i, b, 0)
+                        .map_err(map_err(RINGS))?;
+                }
+            }
+        }
+        array::<PoolInfo>(self, POOLS)?
+            .set(slot, t.info, 0)
+            .map_err(map_err(POOLS))?;
+        Ok(())
+    }
+}
+
+fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
+    move |source| DataplaneError::Map { name, source }
+}
+
+fn array<'a, V: aya::Pod>(
+    dp: &'a mut Dataplane,
+    name: &'static str,
+) -> Result<Array<&'a mut MapData, V>, DataplaneError> {
+    let map = dp
+        .ebpf
+        .map_mut(name)
+        .ok_or(DataplaneError::MissingMap { name })?;
+    Array::try_from(map).map_err(map_err(name))
+}
+
+fn vip_map(dp: &mut Dataplane) -> Result<HashMap<&mut MapData, VipKey, VipInfo>, DataplaneError> {
+    let map = dp
+        .ebpf
+        .map_mut(VIPS)
+        .ok_or(DataplaneError::MissingMap { name: VIPS })?;
+    HashMap::try_from(map).map_err(map_err(VIPS))
+}

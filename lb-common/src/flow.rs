@@ -1,0 +1,48 @@
+//! The flow table: both directions of every balanced flow, keyed by the 5-tuple as it arrives,
+//! with the rewrite that turns it into the other side's view (full NAT).
+
+use crate::pod;
+
+/// Key of `LB_FLOWS`: the 5-tuple as seen on the wire, zero-padded. Ports in network order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+    pub proto: u8,
+    pub family: u8,
+    pub _pad: [u8; 2],
+}
+const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
+
+/// Value of `LB_FLOWS`: the addresses and ports to write into a matching packet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowValue {
+    pub new_src: [u8; 16],
+    pub new_dst: [u8; 16],
+    /// Network byte order.
+    pub new_sport: u16,
+    /// Network byte order.
+    pub new_dport: u16,
+    /// Member slot in `LB_BACKENDS`.
+    pub backend: u32,
+    /// Listener slot.
+    pub listener: u32,
+    /// `FLOW_F_*` bits.
+    pub flags: u8,
+    pub _pad: [u8; 3],
+    /// Idle timeout of the flow, in milliseconds (from the listener).
+    pub idle_timeout_ms: u32,
+    /// `bpf_ktime_get_ns()` of the last packet.
+    pub last_seen_ns: u64,
+}
+const _: () = assert!(core::mem::size_of::<FlowValue>() == 64);
+pod!(FlowKey, FlowValue);
+
+/// The entry is the reply direction (member → client).
+pub const FLOW_F_REPLY: u8 = 1 << 0;
+/// TCP FIN or RST seen: the flow is closing and no longer counts as active.
+pub const FLOW_F_CLOSED: u8 = 1 << 1;

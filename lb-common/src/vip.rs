@@ -1,0 +1,66 @@
+//! VIPs: one entry per listener (address, port, protocol) in `LB_VIPS`, with what the kernel
+//! needs to handle a new flow for it.
+
+use crate::pod;
+
+/// Key of `LB_VIPS`. Built zeroed; `port` in network byte order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VipKey {
+    pub addr: [u8; 16],
+    /// Network byte order.
+    pub port: u16,
+    pub proto: u8,
+    pub family: u8,
+}
+const _: () = assert!(core::mem::size_of::<VipKey>() == 20);
+
+/// How a new flow picks its member.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// Maglev ring, hashed on the source address (Octavia `SOURCE_IP`).
+    SourceIp = 0,
+    /// Maglev ring, hashed on source address and port (`SOURCE_IP_PORT`).
+    SourceIpPort = 1,
+    /// Weighted round robin over the pool's RR table (`ROUND_ROBIN`).
+    RoundRobin = 2,
+    /// Fewest active flows among the pool's members (`LEAST_CONNECTIONS`).
+    LeastConnections = 3,
+}
+
+impl Algorithm {
+    #[must_use]
+    pub const fn from_u32(v: u32) -> Option<Self> {
+        match v {
+            0 => Some(Self::SourceIp),
+            1 => Some(Self::SourceIpPort),
+            2 => Some(Self::RoundRobin),
+            3 => Some(Self::LeastConnections),
+            _ => None,
+        }
+    }
+}
+
+/// Value of `LB_VIPS`: the listener's data-plane settings.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VipInfo {
+    /// Slot of the listener in the per-listener counter maps.
+    pub listener: u32,
+    /// Slot of the default pool in `LB_POOLS` / `LB_RINGS` / `LB_RR`.
+    pub pool: u32,
+    /// An [`Algorithm`] discriminant.
+    pub algorithm: u32,
+    /// `VIP_F_*` bits.
+    pub flags: u32,
+    /// Maximum concurrent flows; 0 = unlimited.
+    pub conn_limit: u32,
+    /// Idle time after which a flow is forgotten, in milliseconds.
+    pub idle_timeout_ms: u32,
+}
+const _: () = assert!(core::mem::size_of::<VipInfo>() == 24);
+pod!(VipKey, VipInfo);
+
+/// The listener (or its load balancer) is administratively down: drop new flows.
+pub const VIP_F_DOWN: u32 = 1 << 0;

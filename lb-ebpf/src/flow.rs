@@ -1,0 +1,224 @@
+//! Connection tracking and full NAT for balanced flows: finds the flow of a packet (either
+//! direction), or creates one for a new connection to a VIP (member choice, SNAT port), and
+//! leaves the rewrite to apply in the scratch space.
+
+use aya_ebpf::{bindings::BPF_NOEXIST, helpers::bpf_ktime_get_ns};
+use lb_common::{
+    addr::{FAMILY_V4, IPPROTO_TCP},
+    config::{LbConfig, SNAT_PORT_TRIES},
+    drop::DropReason,
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowValue},
+    hash::tuple_hash,
+    vip::{VIP_F_DOWN, VipKey},
+};
+
+use crate::{
+    maps::{LB_BACKENDS, LB_FLOWS, LB_VIPS},
+    parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
+    scratch::Scratch,
+    select::backend_for,
+    stats,
+};
+
+/// Which counters a translated packet feeds.
+pub struct Verdict {
+    pub listener: u32,
+    pub backend: u32,
+    pub reply: bool,
+}
+
+#[inline(always)]
+fn is_syn(proto: u8, flags: u8) -> bool {
+    proto == IPPROTO_TCP && flags & (TCP_SYN | TCP_ACK) == TCP_SYN
+}
+
+/// Sets the rewrite part of a flow value in place (no temporary on the stack).
+#[inline(always)]
+fn fill(v: &mut FlowValue, src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) {
+    v.new_src = *src;
+    v.new_dst = *dst;
+    v.new_sport = sport;
+    v.new_dport = dport;
+    v._pad = [0; 3];
+}
+
+#[inline(always)]
+fn set_rewrite(s: &mut Scratch, from_other: bool) {
+    let v = if from_other { &s.other_value } else { &s.value };
+    s.rewrite.src = v.new_src;
+    s.rewrite.dst = v.new_dst;
+    s.rewrite.sport = v.new_sport;
+    s.rewrite.dport = v.new_dport;
+}
+
+/// `Ok(None)`: not ours, pass it to the stack. `Ok(Some(_))`: rewrite per `s.rewrite`.
+/// `s.key` holds the packet's 5-tuple on entry.
+#[inline(always)]
+pub fn lookup_or_create(
+    s: &mut Scratch,
+    tcp_flags: u8,
+    cfg: &LbConfig,
+) -> Result<Option<Verdict>, DropReason> {
+    // SAFETY: plain helper call.
+    let now = unsafe { bpf_ktime_get_ns() };
+    let proto = s.key.proto;
+    if let Some(entry) = LB_FLOWS.get_ptr_mut(&s.key) {
+        // SAFETY: pointer from a successful lookup; the value is plain data.
+        let v = unsafe { &mut *entry };
+        let idle_ns = u64::from(v.idle_timeout_ms) * 1_000_000;
+        let reply = v.flags & FLOW_F_REPLY != 0;
+        let closed = v.flags & FLOW_F_CLOSED != 0;
+        let expired = now.saturating_sub(v.last_seen_ns) > idle_ns;
+        if reply || !(expired || (closed && is_syn(proto, tcp_flags))) {
+            v.last_seen_ns = now;
+            s.rewrite.src = v.new_src;
+            s.rewrite.dst = v.new_dst;
+            s.rewrite.sport = v.new_sport;
+            s.rewrite.dport = v.new_dport;
+            let verdict = Verdict {
+                listener: v.listener,
+                backend: v.backend,
+                reply,
+            };
+            if proto == IPPROTO_TCP && tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+                close(s, v, reply);
+            }
+            return Ok(Some(verdict));
+        }
+        // An idle or finished flow from the client: account for it, then start a new one.
+        if !closed {
+            stats::flow_closed(v.listener, v.backend);
+        }
+    }
+    create(s, tcp_flags, cfg, now)
+}
+
+/// FIN/RST seen: the flow stops counting as active (once, marked on the client-side entry).
+#[inline(never)]
+fn close(s: &mut Scratch, v: &mut FlowValue, reply: bool) {
+    if !reply {
+        if v.flags & FLOW_F_CLOSED == 0 {
+            v.flags |= FLOW_F_CLOSED;
+            stats::flow_closed(v.listener, v.backend);
+        }
+        return;
+    }
+    // Reply direction: the client-side entry is keyed by what this entry rewrites to.
+    s.other.src = v.new_dst;
+    s.other.dst = v.new_src;
+    s.other.sport = v.new_dport;
+    s.other.dport = v.new_sport;
+    s.other.proto = s.key.proto;
+    s.other.family = s.key.family;
+    s.other._pad = [0; 2];
+    if let Some(fwd) = LB_FLOWS.get_ptr_mut(&s.other) {
+        // SAFETY: pointer from a successful lookup.
+        let fwd = unsafe { &mut *fwd };
+        if fwd.flags & FLOW_F_CLOSED == 0 {
+            fwd.flags |= FLOW_F_CLOSED;
+            stats::flow_closed(fwd.listener, fwd.backend);
+        }
+    }
+}
+
+#[inline(never)]
+fn create(
+    s: &mut Scratch,
+    tcp_flags: u8,
+    cfg: &LbConfig,
+    now: u64,
+) -> Result<Option<Verdict>, DropReason> {
+    let vip_key = VipKey {
+        addr: s.key.dst,
+        port: s.key.dport,
+        proto: s.key.proto,
+        family: s.key.family,
+    };
+    let Some(vip) = LB_VIPS.get_ptr(&vip_key) else {
+        return Ok(None);
+    };
+    // SAFETY: pointer from a successful lookup; the value is plain data.
+    let vip = unsafe { &*vip };
+    if s.key.proto == IPPROTO_TCP && !is_syn(s.key.proto, tcp_flags) {
+        return Err(DropReason::UnknownFlow);
+    }
+    if vip.flags & VIP_F_DOWN != 0 {
+        return Err(DropReason::AdminDown);
+    }
+    if vip.conn_limit != 0 && stats::listener_active(vip.listener) >= u64::from(vip.conn_limit) {
+        return Err(DropReason::ConnLimit);
+    }
+    let backend = backend_for(vip, &s.key.src, s.key.sport);
+    if backend == 0 {
+        return Err(DropReason::NoBackend);
+    }
+    let Some(member) = LB_BACKENDS.get(backend) else {
+        return Err(DropReason::NoBackend);
+    };
+    if member.family != s.key.family {
+        return Err(DropReason::NoBackend);
+    }
+    let snat = if s.key.family == FAMILY_V4 {
+        &cfg.snat_v4
+    } else {
+        &cfg.snat_v6
+    };
+    if *snat == [0u8; 16] || cfg.snat_port_count == 0 {
+        return Err(DropReason::SnatExhausted);
+    }
+
+    // Reply-direction entry: member → SNAT address, translated back to VIP → client.
+    s.other.src = member.addr;
+    s.other.dst = *snat;
+    s.other.sport = member.port;
+    s.other.proto = s.key.proto;
+    s.other.family = s.key.family;
+    s.other._pad = [0; 2];
+    fill(
+        &mut s.other_value,
+        &s.key.dst,
+        &s.key.src,
+        s.key.dport,
+        s.key.sport,
+    );
+    s.other_value.backend = backend;
+    s.other_value.listener = vip.listener;
+    s.other_value.flags = FLOW_F_REPLY;
+    s.other_value.idle_timeout_ms = vip.idle_timeout_ms;
+    s.other_value.last_seen_ns = now;
+    let base = tuple_hash(&s.key.src, &s.key.dst, s.key.sport, s.key.dport);
+    let count = u32::from(cfg.snat_port_count);
+    let mut snat_port = 0u16;
+    for i in 0..SNAT_PORT_TRIES {
+        let port = ((u32::from(cfg.snat_port_min) + base.wrapping_add(i) % count) as u16).to_be();
+        s.other.dport = port;
+        if LB_FLOWS
+            .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
+            .is_ok()
+        {
+            snat_port = port;
+            break;
+        }
+    }
+    if snat_port == 0 {
+        return Err(DropReason::SnatExhausted);
+    }
+    fill(&mut s.value, snat, &member.addr, snat_port, member.port);
+    s.value.backend = backend;
+    s.value.listener = vip.listener;
+    s.value.flags = 0;
+    s.value.idle_timeout_ms = vip.idle_timeout_ms;
+    s.value.last_seen_ns = now;
+    if LB_FLOWS.insert(&s.key, &s.value, 0).is_err() {
+        // Best effort: the reply entry would only age out.
+        let _removed = LB_FLOWS.remove(&s.other);
+        return Err(DropReason::SnatExhausted);
+    }
+    stats::flow_opened(vip.listener, backend);
+    set_rewrite(s, false);
+    Ok(Some(Verdict {
+        listener: vip.listener,
+        backend,
+        reply: false,
+    }))
+}

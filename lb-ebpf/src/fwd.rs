@@ -1,0 +1,122 @@
+//! Sending a translated packet on: FIB lookup, then XDP redirect with the next hop's MACs; when
+//! the neighbour is not resolved yet, hand the packet to `lb_tc_in` (through XDP metadata),
+//! which uses `bpf_redirect_neigh` so the kernel resolves it.
+
+use aya_ebpf::{
+    bindings::{bpf_fib_lookup, xdp_action},
+    helpers::{bpf_fib_lookup as fib_lookup, bpf_redirect, bpf_xdp_adjust_meta},
+    programs::XdpContext,
+};
+use lb_common::{
+    addr::FAMILY_V4,
+    drop::DropReason,
+    maps::{META_MAGIC, NeighMeta},
+    stats::PacketClass,
+};
+
+use crate::{
+    parse::{Cursor, Ip},
+    scratch::Rewrite,
+};
+
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const BPF_FIB_LKUP_RET_SUCCESS: i64 = 0;
+const BPF_FIB_LKUP_RET_NO_NEIGH: i64 = 7;
+
+/// What became of a translated packet.
+pub struct Sent {
+    pub action: u32,
+    pub class: PacketClass,
+}
+
+/// Routes a packet already rewritten to `to`.
+#[inline(never)]
+pub fn forward(
+    ctx: &XdpContext,
+    ip: &Ip,
+    to: &Rewrite,
+    params: &mut bpf_fib_lookup,
+) -> Result<Sent, DropReason> {
+    // SAFETY: bpf_fib_lookup is plain data; all-zero is its documented initial state. Written
+    // in place: a zeroed temporary would cost 64 bytes of stack.
+    unsafe { core::ptr::write_bytes(core::ptr::from_mut(params), 0, 1) };
+    params.l4_protocol = ip.proto;
+    params.sport = to.sport;
+    params.dport = to.dport;
+    params.__bindgen_anon_1.tot_len = ip.tot_len;
+    // SAFETY: the XDP context pointer is valid for the program's run.
+    params.ifindex = unsafe { (*ctx.ctx).ingress_ifindex };
+    if ip.family == FAMILY_V4 {
+        params.family = AF_INET;
+        params.__bindgen_anon_3.ipv4_src =
+            u32::from_ne_bytes([to.src[0], to.src[1], to.src[2], to.src[3]]);
+        params.__bindgen_anon_4.ipv4_dst =
+            u32::from_ne_bytes([to.dst[0], to.dst[1], to.dst[2], to.dst[3]]);
+    } else {
+        params.family = AF_INET6;
+        // SAFETY: the union fields are [u32; 4] of the same 16 bytes, in network order.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                to.src.as_ptr(),
+                (&raw mut params.__bindgen_anon_3.ipv6_src).cast::<u8>(),
+                16,
+            );
+            core::ptr::copy_nonoverlapping(
+                to.dst.as_ptr(),
+                (&raw mut params.__bindgen_anon_4.ipv6_dst).cast::<u8>(),
+                16,
+            );
+        }
+    }
+    // SAFETY: valid context and params of the size passed.
+    let rc = unsafe {
+        fib_lookup(
+            ctx.ctx.cast(),
+            params,
+            core::mem::size_of::<bpf_fib_lookup>() as i32,
+            0,
+        )
+    };
+    match rc {
+        BPF_FIB_LKUP_RET_SUCCESS => {
+            let cursor = Cursor::new(ctx.data(), ctx.data_end());
+            let eth = cursor.ptr_mut::<[u8; 12]>(0).ok_or(DropReason::FibFailed)?;
+            // SAFETY: bounds checked by `ptr_mut`.
+            unsafe {
+                let eth = &mut *eth;
+                eth[..6].copy_from_slice(&params.dmac);
+                eth[6..].copy_from_slice(&params.smac);
+            }
+            // SAFETY: plain helper call.
+            let action = unsafe { bpf_redirect(params.ifindex, 0) } as u32;
+            Ok(Sent {
+                action,
+                class: PacketClass::Forwarded,
+            })
+        }
+        BPF_FIB_LKUP_RET_NO_NEIGH => {
+            let meta_len = core::mem::size_of::<NeighMeta>() as i32;
+            // SAFETY: valid context; growing the metadata area is bounded by the kernel.
+            if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -meta_len) } != 0 {
+                return Err(DropReason::FibFailed);
+            }
+            let meta = ctx.metadata();
+            if meta + meta_len as usize > ctx.data() {
+                return Err(DropReason::FibFailed);
+            }
+            // SAFETY: the metadata area [meta, meta+8) was just checked to lie before data.
+            unsafe {
+                *(meta as *mut NeighMeta) = NeighMeta {
+                    magic: META_MAGIC,
+                    ifindex: params.ifindex,
+                };
+            }
+            Ok(Sent {
+                action: xdp_action::XDP_PASS,
+                class: PacketClass::NeighFallback,
+            })
+        }
+        _ => Err(DropReason::FibFailed),
+    }
+}

@@ -1,0 +1,33 @@
+//! Per-CPU scratch space: everything larger than a few words lives here instead of on the
+//! 512-byte BPF stack (flow keys and values, the FIB lookup parameters).
+
+use aya_ebpf::{bindings::bpf_fib_lookup, macros::map, maps::PerCpuArray};
+use lb_common::flow::{FlowKey, FlowValue};
+
+/// The addresses and ports a packet must carry after translation (ports in network order).
+#[repr(C)]
+pub struct Rewrite {
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// Working memory of one program run.
+#[repr(C)]
+pub struct Scratch {
+    /// The packet's own 5-tuple.
+    pub key: FlowKey,
+    /// The other direction's key when a flow is created or closed.
+    pub other: FlowKey,
+    /// Entries being written for a new flow.
+    pub value: FlowValue,
+    pub other_value: FlowValue,
+    /// How the packet is rewritten.
+    pub rewrite: Rewrite,
+    pub fib: bpf_fib_lookup,
+}
+
+/// One `Scratch` per CPU. Writer and reader: `lb_xdp` only.
+#[map]
+pub static LB_SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);

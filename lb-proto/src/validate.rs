@@ -1,0 +1,247 @@
+//! Complete validation of a desired state, before anything of it is applied.
+
+use std::collections::HashSet;
+
+use crate::model::{DesiredState, L4Protocol};
+
+/// The first problem found, with the object it concerns.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ValidationError {
+    #[error("duplicate id {id:?}")]
+    DuplicateId { id: String },
+    #[error("listener {listener}: port 0 is not a valid protocol_port")]
+    ZeroPort { listener: String },
+    #[error("listener {listener}: another listener already serves {vip} {protocol:?} port {port}")]
+    DuplicateListener {
+        listener: String,
+        vip: String,
+        protocol: L4Protocol,
+        port: u16,
+    },
+    #[error("listener {listener}: default_pool_id {pool} is not a pool of its load balancer")]
+    UnknownPool { listener: String, pool: String },
+    #[error(
+        "listener {listener}: connection_limit must be -1 (unlimited) or 1..2^32-1, not {limit}"
+    )]
+    ConnectionLimit { listener: String, limit: i64 },
+    #[error("listener {listener}: allowed_cidrs is not supported by this agent yet")]
+    AllowedCidrs { listener: String },
+    #[error("member {member}: weight {weight} is outside 0..=256")]
+    Weight { member: String, weight: u16 },
+    #[error("member {member}: protocol_port 0 is not valid")]
+    MemberPort { member: String },
+    #[error("member {member}: address family differs from the VIP {vip} (full NAT keeps families)")]
+    MemberFamily { member: String, vip: String },
+    #[error("load balancer {lb}: no snat.{family} address is configured for its VIP family")]
+    NoSnatAddress { lb: String, family: &'static str },
+    #[error("snat port range {min}-{max} is empty")]
+    SnatRange { min: u16, max: u16 },
+}
+
+impl DesiredState {
+    /// Checks every rule; returns the first violation.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.snat.port_min > self.snat.port_max || self.snat.port_min == 0 {
+            return Err(ValidationError::SnatRange {
+                min: self.snat.port_min,
+                max: self.snat.port_max,
+            });
+        }
+        let mut ids = HashSet::new();
+        let mut endpoints = HashSet::new();
+        let mut unique = |id: &str| {
+            if ids.insert(id.to_owned()) {
+                Ok(())
+            } else {
+                Err(ValidationError::DuplicateId { id: id.to_owned() })
+            }
+        };
+        for lb in &self.loadbalancers {
+            unique(&lb.id)?;
+            let v4 = lb.vip_address.is_ipv4();
+            if v4 && self.snat.ipv4.is_none() || !v4 && self.snat.ipv6.is_none() {
+                return Err(ValidationError::NoSnatAddress {
+                    lb: lb.id.clone(),
+                    family: if v4 { "ipv4" } else { "ipv6" },
+                });
+            }
+            for pool in &lb.pools {
+                unique(&pool.id)?;
+                for m in &pool.members {
+                    unique(&m.id)?;
+                    if m.weight > 256 {
+                        return Err(ValidationError::Weight {
+                            member: m.id.clone(),
+                            weight: m.weight,
+                        });
+                    }
+                    if m.protocol_port == 0 {
+                        return Err(ValidationError::MemberPort {
+                            member: m.id.clone(),
+                        });
+                    }
+                    if m.address.is_ipv4() != v4 {
+                        return Err(ValidationError::MemberFamily {
+                            member: m.id.clone(),
+                            vip: lb.vip_address.to_string(),
+                        });
+                    }
+                }
+            }
+            for l in &lb.listeners {
+                unique(&l.id)?;
+                if l.protocol_port == 0 {
+                    return Err(ValidationError::ZeroPort {
+                        listener: l.id.clone(),
+                    });
+                }
+                if !endpoints.insert((lb.vip_address, l.protocol, l.protocol_port)) {
+                    return Err(ValidationError::DuplicateListener {
+                        listener: l.id.clone(),
+                        vip: lb.vip_address.to_string(),
+                        protocol: l.protocol,
+                        port: l.protocol_port,
+                    });
+                }
+                if l.connection_limit == 0
+                    || l.connection_limit < -1
+                    || l.connection_limit > i64::from(u32::MAX)
+                {
+                    return Err(ValidationError::ConnectionLimit {
+                        listener: l.id.clone(),
+                        limit: l.connection_limit,
+                    });
+                }
+                if !l.allowed_cidrs.is_empty() {
+                    return Err(ValidationError::AllowedCidrs {
+                        listener: l.id.clone(),
+                    });
+                }
+                if let Some(pool) = &l.default_pool_id
+                    && !lb.pools.iter().any(|p| &p.id == pool)
+                {
+                    return Err(ValidationError::UnknownPool {
+                        listener: l.id.clone(),
+                        pool: pool.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use crate::model::*;
+
+    fn state() -> DesiredState {
+        DesiredState {
+            version: 1,
+            generation: 1,
+            snat: Snat {
+                ipv4: Some("198.18.1.1".parse().unwrap()),
+                ..Snat::default()
+            },
+            loadbalancers: vec![LoadBalancer {
+                id: "lb".into(),
+                vip_address: "198.18.0.100".parse().unwrap(),
+                admin_state_up: true,
+                listeners: vec![Listener {
+                    id: "l".into(),
+                    protocol: L4Protocol::Tcp,
+                    protocol_port: 80,
+                    admin_state_up: true,
+                    connection_limit: -1,
+                    allowed_cidrs: vec![],
+                    timeout_client_data: 50_000,
+                    timeout_member_data: 50_000,
+                    default_pool_id: Some("p".into()),
+                }],
+                pools: vec![Pool {
+                    id: "p".into(),
+                    lb_algorithm: Algorithm::RoundRobin,
+                    admin_state_up: true,
+                    members: vec![Member {
+                        id: "m".into(),
+                        address: "198.18.1.11".parse().unwrap(),
+                        protocol_port: 8080,
+                        weight: 1,
+                        backup: false,
+                        admin_state_up: true,
+                    }],
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_sound_state_passes() {
+        assert_eq!(state().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_is_enforced() {
+        type Breaker = fn(&mut DesiredState);
+        let cases: Vec<(Breaker, &str)> = vec![
+            (
+                |s| s.loadbalancers[0].pools[0].members[0].weight = 257,
+                "weight",
+            ),
+            (
+                |s| s.loadbalancers[0].pools[0].members[0].protocol_port = 0,
+                "protocol_port 0",
+            ),
+            (
+                |s| {
+                    s.loadbalancers[0].pools[0].members[0].address =
+                        "fd00::1".parse::<IpAddr>().unwrap()
+                },
+                "family",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].default_pool_id = Some("x".into()),
+                "not a pool",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].connection_limit = 0,
+                "connection_limit",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].protocol_port = 0,
+                "port 0",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].allowed_cidrs = vec!["10.0.0.0/8".into()],
+                "allowed_cidrs",
+            ),
+            (|s| s.snat.ipv4 = None, "snat.ipv4"),
+            (|s| s.snat.port_min = 40_000, "port range"),
+            (
+                |s| {
+                    let l = s.loadbalancers[0].listeners[0].clone();
+                    s.loadbalancers[0].listeners.push(Listener {
+                        id: "l2".into(),
+                        ..l
+                    });
+                },
+                "already serves",
+            ),
+            (
+                |s| s.loadbalancers[0].pools[0].members[0].id = "p".into(),
+                "duplicate id",
+            ),
+        ];
+        for (break_it, expected) in cases {
+            let mut s = state();
+            break_it(&mut s);
+            let err = s.validate().expect_err(expected).to_string();
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
+        }
+    }
+}
