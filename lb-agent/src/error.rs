@@ -35,6 +35,14 @@ pub enum DataplaneError {
         #[source]
         source: MapError,
     },
+    #[error("{iface:?} is not an interface name")]
+    BadInterface { iface: String },
+    #[error("cannot enable forwarding ({path}): {source}")]
+    Sysctl {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Invalid(#[from] lb_proto::ValidationError),
     #[error(transparent)]

@@ -17,7 +17,12 @@ use anyhow::{Context as _, bail};
 use crate::shell::{self, capture, step};
 
 /// Debian packages the tests and tasks use, with a program each provides (checked first).
-const DEBIAN_PACKAGES: &[(&str, &str)] = &[("iproute2", "ip"), ("procps", "sysctl")];
+const DEBIAN_PACKAGES: &[(&str, &str)] = &[
+    ("iproute2", "ip"),
+    ("procps", "sysctl"),
+    // Test topologies turn off veth checksum offload (see lb-testkit's Netns::no_offload).
+    ("ethtool", "ethtool"),
+];
 
 #[derive(clap::Args, Default)]
 pub struct Args {

@@ -99,8 +99,11 @@ impl Dataplane {
     }
 
     /// Attaches the XDP entry point and its TC ingress companion to `iface` (resolved in the
-    /// calling thread's network namespace). Returns the XDP mode actually used.
+    /// calling thread's network namespace) and enables IPv4/IPv6 forwarding on it, without
+    /// which the kernel's route lookup (`bpf_fib_lookup`) refuses to route translated packets.
+    /// Returns the XDP mode actually used.
     pub fn attach(&mut self, iface: &str, mode: AttachMode) -> Result<AttachMode, DataplaneError> {
+        enable_forwarding(iface)?;
         let used = self.attach_xdp(iface, mode)?;
         tc_program(&mut self.ebpf)?
             .attach(iface, TcAttachType::Ingress)
@@ -171,4 +174,23 @@ fn tc_program(ebpf: &mut Ebpf) -> Result<&mut SchedClassifier, DataplaneError> {
             name: TC_PROGRAM,
             source,
         })
+}
+
+/// Turns on forwarding for `iface` (IPv4, and IPv6 where the interface has it).
+fn enable_forwarding(iface: &str) -> Result<(), DataplaneError> {
+    if iface.contains('/') || iface.starts_with('.') {
+        return Err(DataplaneError::BadInterface {
+            iface: iface.to_owned(),
+        });
+    }
+    for family in ["ipv4", "ipv6"] {
+        let path = format!("/proc/sys/net/{family}/conf/{iface}/forwarding");
+        match std::fs::write(&path, "1") {
+            Ok(()) => {}
+            // No IPv6 on this interface (disabled): nothing to route there.
+            Err(e) if family == "ipv6" && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(DataplaneError::Sysctl { path, source }),
+        }
+    }
+    Ok(())
 }

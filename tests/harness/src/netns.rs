@@ -150,6 +150,17 @@ impl Netns {
         });
     }
 
+    /// Turns off checksum and segmentation offloads on a veth end. A veth normally hands
+    /// packets over with partial checksums (filled in "by the NIC" later); once XDP redirects
+    /// such a frame, nobody completes the checksum and the receiver drops it. Real NICs
+    /// deliver complete checksums, so test senders must too.
+    pub fn no_offload(&self, iface: &str) {
+        self.exec_ok(
+            "ethtool",
+            &["-K", iface, "tx", "off", "tso", "off", "gso", "off"],
+        );
+    }
+
     /// `ip -details link show <iface>`, e.g. to see whether XDP is attached.
     #[must_use]
     pub fn link_details(&self, iface: &str) -> String {
