@@ -11,7 +11,8 @@
 //! ```
 //! The VIPs are local addresses of `lb` so it answers ARP/ND for them. Client and members send
 //! with checksum offload off (see `Netns::no_offload`). `redirect_peers()` lists
-//! the veth ends that receive frames XDP redirects into their peer (they need an XDP program).
+//! the veth ends that receive frames XDP redirects into their peer; GRO is turned on there so
+//! the veth accepts them.
 
 use crate::Netns;
 
@@ -74,15 +75,21 @@ impl LbTopology {
                 m
             })
             .collect();
-        Self {
+        let topo = Self {
             client,
             lb,
             switch,
             members,
+        };
+        // A veth delivers frames XDP redirects into its peer only when that end runs NAPI:
+        // GRO on turns it on (an XDP program on the end would too).
+        for (ns, iface) in topo.redirect_peers() {
+            ns.exec_ok("ethtool", &["-K", iface, "gro", "on"]);
         }
+        topo
     }
 
-    /// (namespace, interface) of the veth ends whose peers XDP redirects into.
+    /// (namespace, interface) of the veth ends whose peers XDP redirects into (GRO is on).
     #[must_use]
     pub fn redirect_peers(&self) -> [(&Netns, &'static str); 2] {
         [(&self.client, "eth0"), (&self.switch, "lb1")]
