@@ -43,6 +43,21 @@ pub enum DataplaneError {
         #[source]
         source: std::io::Error,
     },
+    #[error("pinning under {path}: {source}")]
+    Pin {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not on a BPF filesystem: mount it with `mount -t bpf bpf /sys/fs/bpf` (or choose --pin-dir under a bpffs mount)"
+    )]
+    NotBpffs { path: std::path::PathBuf },
+    #[error("pinned link {path}: {reason}")]
+    PinnedLink {
+        path: std::path::PathBuf,
+        reason: String,
+    },
     #[error(transparent)]
     Invalid(#[from] lb_proto::ValidationError),
     #[error(transparent)]

@@ -4,7 +4,7 @@ use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use lb_agent::dataplane::{AttachMode, Counters, Dataplane};
+use lb_agent::dataplane::{AttachMode, Counters, Dataplane, pins};
 use lb_common::{drop::DropReason, stats::PacketClass};
 use lb_proto::DesiredState;
 use tokio::signal::unix::{SignalKind, signal};
@@ -21,13 +21,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Balance the load balancers of a desired-state file until Ctrl-C or SIGTERM.
+    /// Balance the load balancers of a desired-state file.
     ///
     /// Attaches the data plane to the given interfaces (the VIP side and the member side;
     /// enables forwarding on them), validates the file completely and programs the maps. On
     /// SIGHUP the file is read again and only the difference is applied; an invalid file is
     /// refused as a whole and the running state kept. The format is documented in
-    /// docs/agent-state.md. On exit the programs are detached.
+    /// docs/agent-state.md.
+    ///
+    /// Maps and program links are pinned under --pin-dir: the data plane keeps balancing when
+    /// the agent stops or is killed, and the next `run` adopts its flows (pins whose layout
+    /// changed are replaced). Ctrl-C/SIGTERM stop the agent only, unless --detach-on-exit;
+    /// `lb-agent cleanup` takes the data plane down.
     Run {
         /// Desired-state file (JSON, lb-proto format).
         #[arg(long, value_name = "FILE")]
@@ -41,6 +46,21 @@ enum Command {
         /// Seconds between two counter reports (0: only at exit).
         #[arg(long, default_value_t = 10, value_name = "SECONDS")]
         interval: u64,
+        /// bpffs directory for the pinned maps and links.
+        #[arg(long, default_value = pins::DEFAULT_PIN_DIR, value_name = "DIR")]
+        pin_dir: PathBuf,
+        /// Pin nothing: the data plane lives only as long as this process.
+        #[arg(long, conflicts_with = "detach_on_exit")]
+        no_pin: bool,
+        /// On Ctrl-C/SIGTERM, detach the programs and remove the pins.
+        #[arg(long)]
+        detach_on_exit: bool,
+    },
+    /// Take down a pinned data plane: detach its programs and remove its maps.
+    Cleanup {
+        /// bpffs directory the data plane was pinned under.
+        #[arg(long, default_value = pins::DEFAULT_PIN_DIR, value_name = "DIR")]
+        pin_dir: PathBuf,
     },
     /// Attach the XDP data plane to interfaces and print its counters until Ctrl-C.
     ///
@@ -63,7 +83,10 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                // aya warns with a full BTF dump when the kernel refuses the object's BTF
+                // (rustc's BTF has kinds the kernel does not take); it loads fine without it.
+                .unwrap_or_else(|_| "info,aya::bpf=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -73,7 +96,26 @@ async fn main() -> anyhow::Result<()> {
             ifaces,
             mode,
             interval,
-        } => run(&state, &ifaces, mode, interval).await,
+            pin_dir,
+            no_pin,
+            detach_on_exit,
+        } => {
+            let pins = (!no_pin).then_some(pin_dir);
+            run(
+                &state,
+                &ifaces,
+                mode,
+                interval,
+                pins.as_deref(),
+                detach_on_exit,
+            )
+            .await
+        }
+        Command::Cleanup { pin_dir } => {
+            pins::remove(&pin_dir)?;
+            tracing::info!(dir = %pin_dir.display(), "data plane detached and its pins removed");
+            Ok(())
+        }
         Command::Attach {
             ifaces,
             mode,
@@ -86,7 +128,18 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn attached(ifaces: &[String], mode: AttachMode) -> anyhow::Result<Dataplane> {
-    let mut dataplane = Dataplane::load().context("loading the data plane")?;
+    attach_all(
+        Dataplane::load().context("loading the data plane")?,
+        ifaces,
+        mode,
+    )
+}
+
+fn attach_all(
+    mut dataplane: Dataplane,
+    ifaces: &[String],
+    mode: AttachMode,
+) -> anyhow::Result<Dataplane> {
     for iface in ifaces {
         let used = dataplane.attach(iface, mode)?;
         tracing::info!(%iface, mode = %used, "data plane attached");
@@ -104,13 +157,42 @@ async fn run(
     ifaces: &[String],
     mode: AttachMode,
     interval: u64,
+    pin_dir: Option<&std::path::Path>,
+    detach_on_exit: bool,
 ) -> anyhow::Result<()> {
     // Validate before touching any interface.
     let state = read_state(path)?;
-    let mut dataplane = attached(ifaces, mode)?;
+    let dataplane = match pin_dir {
+        Some(dir) => {
+            let (dataplane, adoption) =
+                Dataplane::load_pinned(dir).context("loading the data plane")?;
+            tracing::info!(
+                dir = %dir.display(),
+                adopted = adoption.adopted.len(),
+                replaced = ?adoption.replaced,
+                created = adoption.created.len(),
+                "pinned maps"
+            );
+            dataplane
+        }
+        None => Dataplane::load().context("loading the data plane")?,
+    };
+    let mut dataplane = attach_all(dataplane, ifaces, mode)?;
     let report = dataplane.apply(&state)?;
     tracing::info!(?report, "desired state applied");
-    serve(dataplane, interval, Some(path)).await
+    serve(dataplane, interval, Some(path)).await?;
+    match pin_dir {
+        Some(dir) if detach_on_exit => {
+            pins::remove(dir)?;
+            tracing::info!("data plane detached");
+        }
+        Some(dir) => tracing::info!(
+            dir = %dir.display(),
+            "the data plane keeps balancing; `lb-agent cleanup` takes it down"
+        ),
+        None => {}
+    }
+    Ok(())
 }
 
 /// Reports counters every `interval` seconds, reloads `state` on SIGHUP, exits on
@@ -146,7 +228,7 @@ async fn serve(
         }
     }
     report(&dataplane.counters()?);
-    tracing::info!("detaching and exiting");
+    tracing::info!("agent stopping");
     Ok(())
 }
 

@@ -79,6 +79,8 @@ fn run_applies_the_file_reloads_on_sighup_and_detaches_on_sigterm() {
             servers::tcp(&topo.members[i], addr, &format!("m{}", i + 1))
         })
         .collect();
+    let pins = lb_testkit::PinDir::new("agent");
+    let pin_dir = pins.path().to_string_lossy().into_owned();
     let file =
         StateFile(std::env::temp_dir().join(format!("lbt-{}-state.json", std::process::id())));
     file.write(&state([1, 1]));
@@ -95,6 +97,9 @@ fn run_applies_the_file_reloads_on_sighup_and_detaches_on_sigterm() {
             "eth1",
             "--interval",
             "0",
+            "--pin-dir",
+            &pin_dir,
+            "--detach-on-exit",
         ],
     );
     let pid = agent.child().id();

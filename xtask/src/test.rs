@@ -45,6 +45,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ));
         lb_testkit::sweep::sweep(false);
     }
+    lb_testkit::sweep::unmount_bpffs();
     result
 }
 

@@ -5,16 +5,25 @@
 //! A [`Dataplane`] owns the loaded programs, maps and links: dropping it detaches everything it
 //! attached and frees the maps (nothing is pinned yet).
 
-use std::fmt;
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
 
 use aya::{
     Ebpf, EbpfLoader,
-    programs::{SchedClassifier, TcAttachType, Xdp, XdpMode},
+    programs::{
+        SchedClassifier, TcAttachType, Xdp, XdpMode,
+        links::{FdLink, PinnedLink},
+        tc::SchedClassifierLink,
+        xdp::{XdpLink, XdpLinkId},
+    },
 };
 use lb_common::maps::{PASS_PROGRAM, TC_PROGRAM, XDP_PROGRAM};
 
 use super::{
     EBPF_OBJECT,
+    pins::{self, Adoption},
     plan::{Plan, Planner},
 };
 use crate::DataplaneError;
@@ -51,6 +60,8 @@ pub struct Dataplane {
     pub(crate) applied: Option<Plan>,
     /// `CFG_F_*` bits merged into the config entry.
     pub(crate) config_flags: u32,
+    /// Where maps and links are pinned (`None`: nothing outlives this value).
+    pin_dir: Option<PathBuf>,
 }
 
 impl Dataplane {
@@ -64,7 +75,23 @@ impl Dataplane {
         if object.is_empty() {
             return Err(DataplaneError::EmptyObject);
         }
-        let mut ebpf = EbpfLoader::new().load(object)?;
+        Self::with_ebpf(EbpfLoader::new().load(object)?, None)
+    }
+
+    /// Loads the embedded object with its maps and links pinned under `dir`, adopting the pins
+    /// a previous agent left there when their layout matches (see [`pins`]). The data plane
+    /// then outlives this process: an agent killed with -9 leaves it balancing, and the next
+    /// one takes over its flows. [`pins::remove`] takes it down.
+    pub fn load_pinned(dir: &Path) -> Result<(Self, Adoption), DataplaneError> {
+        if EBPF_OBJECT.is_empty() {
+            return Err(DataplaneError::EmptyObject);
+        }
+        let (paths, adoption) = pins::prepare(dir, EBPF_OBJECT)?;
+        let ebpf = pins::load(EBPF_OBJECT, &paths)?;
+        Ok((Self::with_ebpf(ebpf, Some(dir.to_path_buf()))?, adoption))
+    }
+
+    fn with_ebpf(mut ebpf: Ebpf, pin_dir: Option<PathBuf>) -> Result<Self, DataplaneError> {
         for name in [XDP_PROGRAM, PASS_PROGRAM] {
             xdp_named(&mut ebpf, name)?
                 .load()
@@ -82,6 +109,7 @@ impl Dataplane {
             planner: Planner::default(),
             applied: None,
             config_flags: 0,
+            pin_dir,
         })
     }
 
@@ -104,7 +132,73 @@ impl Dataplane {
     /// Returns the XDP mode actually used.
     pub fn attach(&mut self, iface: &str, mode: AttachMode) -> Result<AttachMode, DataplaneError> {
         enable_forwarding(iface)?;
-        let used = self.attach_xdp(iface, mode)?;
+        let Some(dir) = self.pin_dir.clone() else {
+            let (used, _) = self.attach_xdp(iface, mode)?;
+            self.attach_tc(iface)?;
+            return Ok(used);
+        };
+        // Pinned: swap into the links a previous agent left, or attach and pin new ones.
+        let xdp_path = pins::link_path(&dir, "xdp", iface);
+        let used = if xdp_path.exists() {
+            let link = XdpLink::try_from(FdLink::from(pinned_link(&xdp_path)?))
+                .map_err(|e| link_err(&xdp_path, e))?;
+            xdp_program(&mut self.ebpf)?
+                .attach_to_link(link)
+                .map_err(|source| DataplaneError::Program {
+                    name: XDP_PROGRAM,
+                    source,
+                })?;
+            tracing::info!(%iface, "adopted the pinned XDP link");
+            self.attached.push((iface.to_owned(), mode));
+            mode
+        } else {
+            let (used, id) = self.attach_xdp(iface, mode)?;
+            let link = xdp_program(&mut self.ebpf)?
+                .take_link(id)
+                .map_err(|source| DataplaneError::Program {
+                    name: XDP_PROGRAM,
+                    source,
+                })?;
+            pin_link(
+                FdLink::try_from(link).map_err(|e| link_err(&xdp_path, e))?,
+                &xdp_path,
+            )?;
+            used
+        };
+        let tc_path = pins::link_path(&dir, "tc", iface);
+        let program = tc_program(&mut self.ebpf)?;
+        if tc_path.exists() {
+            let link = SchedClassifierLink::try_from(FdLink::from(pinned_link(&tc_path)?))
+                .map_err(|e| link_err(&tc_path, e))?;
+            program
+                .attach_to_link(link)
+                .map_err(|source| DataplaneError::Program {
+                    name: TC_PROGRAM,
+                    source,
+                })?;
+        } else {
+            let id = program
+                .attach(iface, TcAttachType::Ingress)
+                .map_err(|source| DataplaneError::Attach {
+                    iface: iface.to_owned(),
+                    mode: "tc ingress",
+                    source,
+                })?;
+            let link = program
+                .take_link(id)
+                .map_err(|source| DataplaneError::Program {
+                    name: TC_PROGRAM,
+                    source,
+                })?;
+            pin_link(
+                FdLink::try_from(link).map_err(|e| link_err(&tc_path, e))?,
+                &tc_path,
+            )?;
+        }
+        Ok(used)
+    }
+
+    fn attach_tc(&mut self, iface: &str) -> Result<(), DataplaneError> {
         tc_program(&mut self.ebpf)?
             .attach(iface, TcAttachType::Ingress)
             .map_err(|source| DataplaneError::Attach {
@@ -112,10 +206,14 @@ impl Dataplane {
                 mode: "tc ingress",
                 source,
             })?;
-        Ok(used)
+        Ok(())
     }
 
-    fn attach_xdp(&mut self, iface: &str, mode: AttachMode) -> Result<AttachMode, DataplaneError> {
+    fn attach_xdp(
+        &mut self,
+        iface: &str,
+        mode: AttachMode,
+    ) -> Result<(AttachMode, XdpLinkId), DataplaneError> {
         let program = xdp_program(&mut self.ebpf)?;
         let attempt = |program: &mut Xdp, used: AttachMode| {
             let xdp_mode = match used {
@@ -124,7 +222,7 @@ impl Dataplane {
             };
             program
                 .attach(iface, xdp_mode)
-                .map(|_link| used)
+                .map(|link| (used, link))
                 .map_err(|source| DataplaneError::Attach {
                     iface: iface.to_owned(),
                     mode: match used {
@@ -134,9 +232,9 @@ impl Dataplane {
                     source,
                 })
         };
-        let used = match mode {
+        let (used, link) = match mode {
             AttachMode::Auto => match attempt(program, AttachMode::Native) {
-                Ok(used) => used,
+                Ok(done) => done,
                 Err(native) => {
                     tracing::warn!(%iface, error = %native, "native XDP refused; using generic");
                     attempt(program, AttachMode::Generic)?
@@ -145,7 +243,7 @@ impl Dataplane {
             other => attempt(program, other)?,
         };
         self.attached.push((iface.to_owned(), used));
-        Ok(used)
+        Ok((used, link))
     }
 
     /// Interfaces the program is attached to, with the mode used.
@@ -193,4 +291,20 @@ fn enable_forwarding(iface: &str) -> Result<(), DataplaneError> {
         }
     }
     Ok(())
+}
+
+fn pinned_link(path: &Path) -> Result<PinnedLink, DataplaneError> {
+    PinnedLink::from_pin(path).map_err(|e| link_err(path, e))
+}
+
+fn pin_link(link: FdLink, path: &Path) -> Result<(), DataplaneError> {
+    // Dropping the returned PinnedLink closes our fd; the pin keeps the link attached.
+    link.pin(path).map(drop).map_err(|e| link_err(path, e))
+}
+
+fn link_err(path: &Path, e: impl fmt::Display) -> DataplaneError {
+    DataplaneError::PinnedLink {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
 }

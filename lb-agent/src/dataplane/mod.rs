@@ -5,6 +5,7 @@
 
 pub mod loader;
 pub mod maglev;
+pub mod pins;
 pub mod plan;
 pub mod program;
 pub mod rr;

@@ -85,11 +85,24 @@ impl Dataplane {
                     report.vips_written += 1;
                 }
             }
-            if let Some(old) = old {
-                for key in old.vips.keys().filter(|k| !plan.vips.contains_key(k)) {
-                    vips.remove(key).map_err(map_err(VIPS))?;
-                    report.vips_removed += 1;
-                }
+            // VIPs no longer wanted: known from the last plan, or, when the maps were adopted
+            // from a previous agent, read from the map itself.
+            let stale: Vec<VipKey> = match old {
+                Some(old) => old
+                    .vips
+                    .keys()
+                    .filter(|k| !plan.vips.contains_key(k))
+                    .copied()
+                    .collect(),
+                None => vips
+                    .keys()
+                    .filter_map(Result::ok)
+                    .filter(|k| !plan.vips.contains_key(k))
+                    .collect(),
+            };
+            for key in &stale {
+                vips.remove(key).map_err(map_err(VIPS))?;
+                report.vips_removed += 1;
             }
         }
         if let Some(old) = old {

@@ -1,13 +1,17 @@
 //! A private directory on bpffs for pinned maps and programs, removed with its content on drop.
+//!
+//! Tests pin under their own bpffs mount, [`BPFFS`], not `/sys/fs/bpf`: a process started with
+//! `ip netns exec` gets a fresh `/sys` in which `/sys/fs/bpf` is hidden, while a mount under
+//! `/run` stays visible, so an agent run inside a test namespace sees the same pins as the test.
 
 use std::path::{Path, PathBuf};
 
 use crate::{cmd, names, sweep};
 
-/// Where bpffs is mounted.
-pub const BPFFS: &str = "/sys/fs/bpf";
+/// The bpffs mount of the tests.
+pub const BPFFS: &str = "/run/lb-testkit-bpf";
 
-/// `/sys/fs/bpf/lbt-<pid>-<seq>-<label>/`, removed recursively on drop.
+/// `<BPFFS>/lbt-<pid>-<seq>-<label>/`, removed recursively on drop.
 pub struct PinDir {
     path: PathBuf,
 }
@@ -35,13 +39,27 @@ impl Drop for PinDir {
     }
 }
 
+/// Whether bpffs is mounted on [`BPFFS`].
+#[must_use]
+pub fn bpffs_mounted() -> bool {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(BPFFS) && l.contains(" bpf "))
+}
+
 /// Mounts bpffs on [`BPFFS`] unless it is already.
 pub fn ensure_bpffs() {
-    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-    let mounted = mounts
-        .lines()
-        .any(|l| l.split_whitespace().nth(1) == Some(BPFFS) && l.contains(" bpf "));
-    if !mounted {
-        cmd::run("mount", &["-t", "bpf", "bpf", BPFFS]);
+    if !bpffs_mounted() {
+        if let Err(e) = std::fs::create_dir_all(BPFFS) {
+            panic!("mkdir {BPFFS}: {e}");
+        }
+        // Two tests may race to mount: a lost race is fine once the mount is there.
+        let out = cmd::output("mount", &["-t", "bpf", "bpf", BPFFS]);
+        assert!(
+            out.status.success() || bpffs_mounted(),
+            "mount bpffs on {BPFFS}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -42,6 +42,9 @@ pub fn leftovers() -> (Vec<String>, Vec<std::path::PathBuf>) {
         .filter(|n| n.starts_with(names::PREFIX))
         .collect();
     let pins = std::fs::read_dir(BPFFS)
+        // Not mounted: whatever is there is an ordinary directory, no pins.
+        .ok()
+        .filter(|_| crate::pin::bpffs_mounted())
         .into_iter()
         .flatten()
         .flatten()
@@ -69,6 +72,18 @@ pub fn sweep(only_dead: bool) -> usize {
         removed += 1;
     }
     removed
+}
+
+/// Unmounts the tests' bpffs (end of a suite, once nothing is pinned there).
+pub fn unmount_bpffs() {
+    if crate::pin::bpffs_mounted() {
+        cmd::run_quiet("umount", &[BPFFS]);
+    }
+    if let Err(e) = std::fs::remove_dir(BPFFS)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!("cleanup: rmdir {BPFFS}: {e}");
+    }
 }
 
 /// Sweeps the leftovers of dead processes, once per process.
