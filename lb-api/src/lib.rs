@@ -1,11 +1,66 @@
-//! lb-api: the Octavia v2 compatible REST API. [`app`] builds the router so tests can drive it
-//! with `oneshot` without a server.
+//! lb-api: the Octavia v2 compatible REST API. [`app`] builds the router over an [`AppState`]
+//! so tests can drive it with `oneshot` without a server.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod provider;
 pub mod routes;
+pub mod store;
+#[cfg(test)]
+mod testutil;
+
+use std::sync::Arc;
 
 use axum::Router;
+use tokio::sync::Mutex;
+
+use crate::{
+    config::Config,
+    provider::{DriverHandle, noop::Noop},
+    store::{SqliteStore, Store, StoreError},
+};
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The source of truth.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Serialises mutations (test-and-set of provisioning states) within this process.
+    pub lock: Arc<Mutex<()>>,
+    /// The provider driver that completes changes.
+    pub driver: DriverHandle,
+}
+
+impl AppState {
+    /// State over `store` with the noop driver.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        let lock = Arc::new(Mutex::new(()));
+        let driver = Arc::new(Noop::new(store.clone(), lock.clone(), config.noop_delay));
+        Self {
+            store,
+            config: Arc::new(config),
+            lock,
+            driver,
+        }
+    }
+
+    /// Open the SQLite database at `url` (created and migrated on first start), and complete
+    /// whatever a previous process left pending.
+    pub async fn open(url: &str, config: Config) -> Result<Self, StoreError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(url).await?);
+        let lock = Arc::new(Mutex::new(()));
+        Noop::new(store.clone(), lock.clone(), config.noop_delay)
+            .resume()
+            .await?;
+        Ok(Self::new(store, config))
+    }
+}
 
 /// The whole HTTP application.
-pub fn app() -> Router {
-    routes::router()
+pub fn app(state: AppState) -> Router {
+    routes::router(state)
 }

@@ -22,6 +22,18 @@ enum Command {
         /// Address and port to listen on (Octavia's default port is 9876).
         #[arg(long, default_value = "127.0.0.1:9876", value_name = "ADDR:PORT")]
         bind: SocketAddr,
+        /// Database URL: `sqlite://PATH` (file created, schema migrated on first start) or
+        /// `sqlite::memory:`. Default: `sqlite://$XDG_DATA_HOME/lb-api/lb-api.db` when
+        /// XDG_DATA_HOME is set, else `sqlite://./lb-api.db` in the current directory.
+        #[arg(long, env = "LB_API_DB", value_name = "URL")]
+        db: Option<String>,
+        /// noauth: project assumed for requests without an X-Project-Id header (Octavia has none,
+        /// so such creates fail with 400 unless the body names project_id).
+        #[arg(long, value_name = "PROJECT_ID")]
+        noauth_project: Option<String>,
+        /// How long the noop provider waits before completing a change (milliseconds).
+        #[arg(long, default_value_t = 100, value_name = "MS")]
+        noop_delay_ms: u64,
     },
 }
 
@@ -34,16 +46,50 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { bind } => serve(bind).await,
+        Command::Serve {
+            bind,
+            db,
+            noauth_project,
+            noop_delay_ms,
+        } => {
+            let config = lb_api::config::Config {
+                noauth_default_project: noauth_project,
+                noop_delay: std::time::Duration::from_millis(noop_delay_ms),
+                ..lb_api::config::Config::default()
+            };
+            serve(bind, db, config).await
+        }
     }
 }
 
-async fn serve(bind: SocketAddr) -> anyhow::Result<()> {
+/// The default database URL (see `serve --help`), creating its directory.
+fn default_db() -> anyhow::Result<String> {
+    let dir = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        Some(data) => std::path::PathBuf::from(data).join("lb-api"),
+        None => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(format!("sqlite://{}", dir.join("lb-api.db").display()))
+}
+
+async fn serve(
+    bind: SocketAddr,
+    db: Option<String>,
+    config: lb_api::config::Config,
+) -> anyhow::Result<()> {
+    let db = match db {
+        Some(url) => url,
+        None => default_db()?,
+    };
+    let state = lb_api::AppState::open(&db, config)
+        .await
+        .with_context(|| format!("opening database {db}"))?;
+    tracing::info!(%db, "database ready");
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
     tracing::info!(address = %listener.local_addr()?, "lb-api listening");
-    axum::serve(listener, lb_api::app())
+    axum::serve(listener, lb_api::app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;

@@ -92,7 +92,9 @@ mod tests {
     use super::*;
 
     async fn get_json(uri: &str) -> (u16, Value) {
-        let response = crate::app()
+        let app = crate::testutil::TestApp::new().await;
+        let response = app
+            .router()
             .oneshot(
                 Request::get(uri)
                     .header("host", "lb.example:9876")
