@@ -60,6 +60,8 @@ pub const XDP_PROGRAM: &str = "lb_xdp";
 pub const TC_PROGRAM: &str = "lb_tc_in";
 /// XDP_PASS program: the benchmark floor, and the peer program veth needs for redirects.
 pub const PASS_PROGRAM: &str = "lb_pass";
+/// XDP_TX program: the floor of the live packet-rate benchmark.
+pub const TX_PROGRAM: &str = "lb_tx";
 
 /// Every map name, for the length check and for pin clean-up.
 pub const ALL_MAPS: [&str; 15] = [
@@ -114,7 +116,7 @@ mod tests {
     #[test]
     fn program_names_fit_the_kernel_limit() {
         // BPF_OBJ_NAME_LEN is 16 including the NUL.
-        for name in [XDP_PROGRAM, TC_PROGRAM, PASS_PROGRAM] {
+        for name in [XDP_PROGRAM, TC_PROGRAM, PASS_PROGRAM, TX_PROGRAM] {
             assert!(name.len() <= MAX_MAP_NAME, "{name}");
         }
     }

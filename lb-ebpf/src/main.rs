@@ -125,6 +125,12 @@ pub fn lb_pass(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
 }
 
+/// XDP_TX and nothing else: the floor of the live packet-rate benchmark.
+#[xdp]
+pub fn lb_tx(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_TX
+}
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

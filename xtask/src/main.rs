@@ -1,6 +1,7 @@
 //! Project tasks: `setup` installs what a fresh machine lacks, `test` runs every test, `run`
 //! starts the service. `cargo xtask <task> --help` documents each.
 
+mod bench;
 mod run;
 mod setup;
 mod shell;
@@ -27,6 +28,9 @@ enum Task {
     Test(test::Args),
     /// Build and start the service in the foreground (setup first). Ctrl-C stops it.
     Run(run::Args),
+    /// Run the data-plane benchmarks (root; setup first) and write target/bench/report.md and
+    /// report.json. Figures are ratios against floors measured in the same run.
+    Bench(bench::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Task::Setup(args) => setup::run(&args),
         Task::Test(args) => test::run(&args),
         Task::Run(args) => run::run(&args),
+        Task::Bench(args) => bench::run(&args),
     }
 }

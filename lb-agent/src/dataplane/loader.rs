@@ -19,7 +19,7 @@ use aya::{
         xdp::{XdpLink, XdpLinkId},
     },
 };
-use lb_common::maps::{PASS_PROGRAM, TC_PROGRAM, XDP_PROGRAM};
+use lb_common::maps::{PASS_PROGRAM, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM};
 
 use super::{
     EBPF_OBJECT,
@@ -92,7 +92,7 @@ impl Dataplane {
     }
 
     fn with_ebpf(mut ebpf: Ebpf, pin_dir: Option<PathBuf>) -> Result<Self, DataplaneError> {
-        for name in [XDP_PROGRAM, PASS_PROGRAM] {
+        for name in [XDP_PROGRAM, PASS_PROGRAM, TX_PROGRAM] {
             xdp_named(&mut ebpf, name)?
                 .load()
                 .map_err(|source| DataplaneError::Program { name, source })?;
@@ -114,9 +114,23 @@ impl Dataplane {
     }
 
     /// Attaches `lb_pass` (XDP_PASS) to `iface`: a veth only delivers frames redirected into it
-    /// when its peer runs an XDP program, so the peers of balanced veth links need this.
+    /// when its peer runs an XDP program (or has GRO on), so the peers of balanced veth links
+    /// need this or GRO.
     pub fn attach_pass(&mut self, iface: &str) -> Result<(), DataplaneError> {
-        xdp_named(&mut self.ebpf, PASS_PROGRAM)?
+        self.attach_floor(PASS_PROGRAM, iface)
+    }
+
+    /// Attaches one of the object's trivial XDP programs (`lb_pass`, `lb_tx`) to `iface` in
+    /// native mode, e.g. as a benchmark floor. Detached when `self` is dropped.
+    pub fn attach_floor(
+        &mut self,
+        program: &'static str,
+        iface: &str,
+    ) -> Result<(), DataplaneError> {
+        if program != PASS_PROGRAM && program != TX_PROGRAM {
+            return Err(DataplaneError::MissingProgram { name: program });
+        }
+        xdp_named(&mut self.ebpf, program)?
             .attach(iface, XdpMode::Driver)
             .map_err(|source| DataplaneError::Attach {
                 iface: iface.to_owned(),
@@ -257,7 +271,10 @@ pub(crate) fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp, DataplaneError> {
     xdp_named(ebpf, XDP_PROGRAM)
 }
 
-fn xdp_named<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, DataplaneError> {
+pub(crate) fn xdp_named<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+) -> Result<&'a mut Xdp, DataplaneError> {
     ebpf.program_mut(name)
         .ok_or(DataplaneError::MissingProgram { name })?
         .try_into()

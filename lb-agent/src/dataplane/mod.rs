@@ -16,7 +16,7 @@ pub mod test_run;
 pub use loader::{AttachMode, Dataplane};
 pub use program::ApplyReport;
 pub use stats::Counters;
-pub use test_run::{TestRunOutcome, XdpVerdict};
+pub use test_run::{RunOptions, TestRunOutcome, XdpVerdict};
 
 /// The compiled `lb-ebpf` object, built by `build.rs` and embedded in the agent binary.
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lb-ebpf"));

@@ -191,3 +191,26 @@ fn vip_map(dp: &mut Dataplane) -> Result<HashMap<&mut MapData, VipKey, VipInfo>,
         .ok_or(DataplaneError::MissingMap { name: VIPS })?;
     HashMap::try_from(map).map_err(map_err(VIPS))
 }
+
+impl Dataplane {
+    /// Inserts a flow-table entry as the data plane would have created it. Benchmarks seed
+    /// large tables with it (creating 10,000 flows one BPF_PROG_TEST_RUN call at a time costs
+    /// a kernel dispatcher switch per call).
+    pub fn insert_flow(
+        &mut self,
+        key: &lb_common::flow::FlowKey,
+        value: &lb_common::flow::FlowValue,
+    ) -> Result<(), DataplaneError> {
+        let map = self
+            .ebpf
+            .map_mut(lb_common::maps::FLOWS)
+            .ok_or(DataplaneError::MissingMap {
+                name: lb_common::maps::FLOWS,
+            })?;
+        let mut flows: HashMap<&mut MapData, lb_common::flow::FlowKey, lb_common::flow::FlowValue> =
+            HashMap::try_from(map).map_err(map_err(lb_common::maps::FLOWS))?;
+        flows
+            .insert(*key, *value, 0)
+            .map_err(map_err(lb_common::maps::FLOWS))
+    }
+}

@@ -1,0 +1,115 @@
+//! The report: JSON keys as the issue fixes them, and a Markdown table with the ratios.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::{stats::Stat, testrun::TestRunNs};
+
+/// Live packet rate (Mpps) through a veth, against an XDP_TX floor.
+#[derive(Debug, Serialize)]
+pub struct LiveMpps {
+    pub xdp_tx_floor: Stat,
+    pub flows_1: Stat,
+    pub flows_10k: Stat,
+}
+
+/// TCP connections per second through the VIP, against HAProxy on the same topology.
+#[derive(Debug, Serialize)]
+pub struct TcpCps {
+    pub haproxy: Option<Stat>,
+    pub lb: Option<Stat>,
+}
+
+impl TcpCps {
+    /// Not measured by this version of the benchmark (reported as null).
+    #[must_use]
+    pub fn not_measured() -> Self {
+        Self {
+            haproxy: None,
+            lb: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub testrun_ns: TestRunNs,
+    /// Not measured by this version (null): live frames recycle their pages, so a generator
+    /// must rewrite each frame before the data plane translates it again.
+    pub live_mpps: Option<LiveMpps>,
+    pub tcp_cps: TcpCps,
+}
+
+fn row(name: &str, s: &Stat, unit: &str, ratio: Option<(f64, &str)>) -> String {
+    let ratio = ratio.map_or(String::new(), |(r, what)| format!("{r:.2}× {what}"));
+    format!(
+        "| {name} | {:.1} | {:.1} | {:.1} | {unit} | {ratio} |\n",
+        s.min, s.median, s.max
+    )
+}
+
+impl Report {
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(dir.join("report.json"), serde_json::to_string_pretty(self)?)?;
+        std::fs::write(dir.join("report.md"), self.markdown())?;
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn markdown(&self) -> String {
+        let t = &self.testrun_ns;
+        let floor = t.floor_pass.median;
+        let mut md = String::from("# Data-plane benchmark\n\n");
+        md += "| figure | min | median | max | unit | vs floor (medians) |\n|---|---|---|---|---|---|\n";
+        md += &row("test-run: XDP_PASS floor", &t.floor_pass, "ns/pkt", None);
+        md += &row(
+            "test-run: established TCP",
+            &t.established,
+            "ns/pkt",
+            Some((t.established.median / floor, "floor cost (goal ≤ 2.1×)")),
+        );
+        md += &row(
+            "test-run: new-flow SYN",
+            &t.new_flow,
+            "ns/pkt",
+            Some((t.new_flow.median / floor, "floor cost")),
+        );
+        md += &row(
+            "test-run: UDP of a flow",
+            &t.udp,
+            "ns/pkt",
+            Some((t.udp.median / floor, "floor cost")),
+        );
+        md += &row(
+            "test-run: non-VIP packet",
+            &t.non_vip,
+            "ns/pkt",
+            Some((t.non_vip.median / floor, "floor cost")),
+        );
+        if let Some(l) = &self.live_mpps {
+            let tx = l.xdp_tx_floor.median;
+            md += &row("live: XDP_TX floor", &l.xdp_tx_floor, "Mpps", None);
+            md += &row(
+                "live: 1 flow",
+                &l.flows_1,
+                "Mpps",
+                Some((l.flows_1.median / tx, "XDP_TX rate (goal ≥ 0.8×)")),
+            );
+            md += &row(
+                "live: 10,000 flows",
+                &l.flows_10k,
+                "Mpps",
+                Some((l.flows_10k.median / tx, "XDP_TX rate (goal ≥ 0.6×)")),
+            );
+        } else {
+            md += "\nLive packet rate: not measured by this version (`live_mpps` is null).\n";
+        }
+        md += "\nTCP connections/s against HAProxy: not measured by this version (`tcp_cps` is null).\n";
+        md += "\nTest-run times are the kernel's per-run average with the client-side veth as ingress \
+               (route lookups included; redirects not carried out).\n";
+        md
+    }
+}

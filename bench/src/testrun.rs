@@ -1,0 +1,123 @@
+//! ns/packet through BPF_PROG_TEST_RUN, one packet per call as the kernel times it, with the
+//! client-side interface as ingress so route lookups are real: an XDP_PASS program (floor),
+//! a packet of an established TCP flow, a new-flow SYN, a UDP packet of a flow, a non-VIP packet.
+
+use anyhow::{bail, ensure};
+use lb_agent::dataplane::{Dataplane, XdpVerdict};
+use lb_common::maps::{PASS_PROGRAM, XDP_PROGRAM};
+use lb_testkit::packet;
+use serde::Serialize;
+
+use crate::{
+    setup::{self, Bench, VIP},
+    stats::Stat,
+};
+
+/// The `testrun_ns` section of the report.
+#[derive(Debug, Serialize)]
+pub struct TestRunNs {
+    pub floor_pass: Stat,
+    pub established: Stat,
+    pub new_flow: Stat,
+    pub udp: Stat,
+    pub non_vip: Stat,
+}
+
+/// Samples per figure, and runs per sample.
+pub struct Effort {
+    pub samples: usize,
+    pub repeat: u32,
+    pub new_flows_per_sample: u32,
+}
+
+pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<TestRunNs> {
+    let ifindex = bench.eth0;
+    bench.lb.enter(|| {
+        let mut dp = Dataplane::load()?;
+        dp.apply(&setup::state()?)?;
+        // Establish the flows the steady-state figures use.
+        let syn = setup::tcp(0, 40000, true);
+        expect(&mut dp, &syn, ifindex, XdpVerdict::Redirect, "first SYN")?;
+        let ack = setup::tcp(0, 40000, false);
+        let udp = packet::ipv4_udp(setup::client(0), VIP, 5353, 53, &[0u8; 64]);
+        expect(
+            &mut dp,
+            &udp,
+            ifindex,
+            XdpVerdict::Redirect,
+            "first UDP datagram",
+        )?;
+        let non_vip = packet::ipv4_tcp(
+            setup::client(0),
+            [198, 18, 0, 2],
+            40000,
+            22,
+            false,
+            &[0u8; 64],
+        );
+        expect(
+            &mut dp,
+            &non_vip,
+            ifindex,
+            XdpVerdict::Pass,
+            "non-VIP packet",
+        )?;
+
+        let mut steady = |program: &'static str, frame: &[u8]| -> anyhow::Result<Stat> {
+            let mut samples = Vec::new();
+            for _ in 0..effort.samples {
+                let out = setup::run(&mut dp, program, frame, ifindex, effort.repeat)?;
+                samples.push(out.duration_ns as f64);
+            }
+            Ok(Stat::of(&samples))
+        };
+        let floor_pass = steady(PASS_PROGRAM, &ack)?;
+        let established = steady(XDP_PROGRAM, &ack)?;
+        let udp_stat = steady(XDP_PROGRAM, &udp)?;
+        let non_vip_stat = steady(XDP_PROGRAM, &non_vip)?;
+
+        // New flows: every call a SYN from a new source; the kernel times each single run.
+        let mut samples = Vec::new();
+        let mut next = 1u32;
+        for _ in 0..effort.samples {
+            let mut total = 0u64;
+            for _ in 0..effort.new_flows_per_sample {
+                let syn = setup::tcp(next, 40000, true);
+                next += 1;
+                let out = setup::run(&mut dp, XDP_PROGRAM, &syn, ifindex, 1)?;
+                ensure!(
+                    out.verdict == XdpVerdict::Redirect,
+                    "new flow {next}: {:?}",
+                    out.verdict
+                );
+                total += out.duration_ns;
+            }
+            samples.push(total as f64 / f64::from(effort.new_flows_per_sample));
+        }
+        Ok(TestRunNs {
+            floor_pass,
+            established,
+            new_flow: Stat::of(&samples),
+            udp: udp_stat,
+            non_vip: non_vip_stat,
+        })
+    })
+}
+
+fn expect(
+    dp: &mut Dataplane,
+    frame: &[u8],
+    ifindex: u32,
+    want: XdpVerdict,
+    what: &str,
+) -> anyhow::Result<()> {
+    let out = setup::run(dp, XDP_PROGRAM, frame, ifindex, 1)?;
+    if out.verdict != want {
+        bail!(
+            "{what}: verdict {:?}, expected {want:?} (counters: {:?})",
+            out.verdict,
+            dp.counters()?
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,34 @@
+//! `cargo xtask bench`: builds lb-bench in release mode and runs it (as root), then removes any
+//! namespace it left behind.
+
+use anyhow::bail;
+
+use crate::{
+    setup,
+    shell::{self, cargo, step},
+};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fewer samples: a quick look, not figures to compare.
+    #[arg(long)]
+    quick: bool,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    if !shell::is_root() {
+        bail!(
+            "the benchmarks need root (BPF, network namespaces): run `sudo -E cargo xtask bench`"
+        );
+    }
+    setup::run(&setup::Args::default())?;
+    step("building and running lb-bench (release)");
+    let mut cmd = cargo();
+    cmd.args(["run", "--release", "--package", "lb-bench", "--"]);
+    if args.quick {
+        cmd.arg("--quick");
+    }
+    let result = shell::run(&mut cmd);
+    lb_testkit::sweep::sweep(false);
+    result
+}
