@@ -33,11 +33,13 @@ pub enum DropReason {
     FibFailed = 11,
     /// A TCP packet other than a SYN for a VIP, with no flow (state lost or never created).
     UnknownFlow = 12,
+    /// New flow from a source outside the listener's `allowed_cidrs`.
+    AclDenied = 13,
 }
 
 impl DropReason {
     /// Number of slots in `LB_DROPS`.
-    pub const COUNT: u32 = 13;
+    pub const COUNT: u32 = 14;
     /// Every reason, in slot order.
     pub const ALL: [Self; Self::COUNT as usize] = [
         Self::TruncatedVlan,
@@ -53,6 +55,7 @@ impl DropReason {
         Self::SnatExhausted,
         Self::FibFailed,
         Self::UnknownFlow,
+        Self::AclDenied,
     ];
 
     /// Stable label for metrics and logs.
@@ -72,6 +75,7 @@ impl DropReason {
             Self::SnatExhausted => "snat_exhausted",
             Self::FibFailed => "fib_failed",
             Self::UnknownFlow => "unknown_flow",
+            Self::AclDenied => "acl_denied",
         }
     }
 

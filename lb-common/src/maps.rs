@@ -37,6 +37,10 @@ pub const BACKEND_ACTIVE: &str = "LB_B_ACTIVE";
 pub const LISTENER_STATS: &str = "LB_L_STATS";
 /// Per-CPU array of `FlowStats` per backend slot. Writer: XDP; reader: agent.
 pub const BACKEND_STATS: &str = "LB_B_STATS";
+/// LPM trie `AclKey` → u8, the listeners' `allowed_cidrs`. Writer: agent; reader: XDP.
+pub const ACL: &str = "LB_ACL";
+/// `allowed_cidrs` entries per host, all listeners together.
+pub const ACL_SIZE: u32 = 16_384;
 
 pub const PKT_STATS_SIZE: u32 = PacketClass::COUNT;
 pub const DROPS_SIZE: u32 = DropReason::COUNT;
@@ -64,7 +68,7 @@ pub const PASS_PROGRAM: &str = "lb_pass";
 pub const TX_PROGRAM: &str = "lb_tx";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 15] = [
+pub const ALL_MAPS: [&str; 16] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -80,6 +84,7 @@ pub const ALL_MAPS: [&str; 15] = [
     BACKEND_ACTIVE,
     LISTENER_STATS,
     BACKEND_STATS,
+    ACL,
 ];
 
 /// Longest map name the kernel stores without truncation.

@@ -64,3 +64,21 @@ pod!(VipKey, VipInfo);
 
 /// The listener (or its load balancer) is administratively down: drop new flows.
 pub const VIP_F_DOWN: u32 = 1 << 0;
+/// The listener has `allowed_cidrs`: a new flow's source must match an `LB_ACL` entry.
+pub const VIP_F_ACL: u32 = 1 << 1;
+
+/// Data of an `LB_ACL` key (longest-prefix match): the listener slot, big-endian so the trie
+/// compares it first, then the source address. An entry's prefix length is 32 (the listener)
+/// plus the CIDR's prefix length.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AclKey {
+    /// Listener slot in network byte order.
+    pub listener_be: u32,
+    pub addr: [u8; 16],
+}
+const _: () = assert!(core::mem::size_of::<AclKey>() == 20);
+pod!(AclKey);
+
+/// Prefix bits of an `AclKey` taken by the listener.
+pub const ACL_LISTENER_BITS: u32 = 32;

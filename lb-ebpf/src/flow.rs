@@ -9,11 +9,11 @@ use lb_common::{
     drop::DropReason,
     flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowValue},
     hash::tuple_hash,
-    vip::{VIP_F_DOWN, VipKey},
+    vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
 
 use crate::{
-    maps::{LB_BACKENDS, LB_FLOWS, LB_VIPS},
+    maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_VIPS},
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
     scratch::Scratch,
     select::backend_for,
@@ -144,6 +144,18 @@ fn create(
     }
     if vip.flags & VIP_F_DOWN != 0 {
         return Err(DropReason::AdminDown);
+    }
+    if vip.flags & VIP_F_ACL != 0 {
+        let key = aya_ebpf::maps::lpm_trie::Key::new(
+            ACL_LISTENER_BITS + 128,
+            AclKey {
+                listener_be: vip.listener.to_be(),
+                addr: s.key.src,
+            },
+        );
+        if LB_ACL.get(&key).is_none() {
+            return Err(DropReason::AclDenied);
+        }
     }
     if vip.conn_limit != 0 && stats::listener_active(vip.listener) >= u64::from(vip.conn_limit) {
         return Err(DropReason::ConnLimit);

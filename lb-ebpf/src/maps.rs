@@ -3,18 +3,18 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, HashMap, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
 };
 use lb_common::{
     backend::{Backend, PoolInfo},
     config::LbConfig,
     flow::{FlowKey, FlowValue},
     maps::{
-        DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
+        ACL_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
         POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
     },
     stats::{FlowStats, PacketCounter},
-    vip::{VipInfo, VipKey},
+    vip::{AclKey, VipInfo, VipKey},
 };
 
 /// Packets/bytes per `PacketClass`. Writer: `lb_xdp`; reader: agent (sums CPUs).
@@ -77,3 +77,7 @@ pub static LB_L_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MA
 /// Traffic per backend slot. Writer: `lb_xdp`; reader: agent (sums CPUs).
 #[map]
 pub static LB_B_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MAX_BACKENDS, 0);
+
+/// Listeners' `allowed_cidrs` (longest-prefix match on listener + source). Writer: agent.
+#[map]
+pub static LB_ACL: LpmTrie<AclKey, u8> = LpmTrie::with_max_entries(ACL_SIZE, 0);

@@ -24,8 +24,10 @@ pub enum ValidationError {
         "listener {listener}: connection_limit must be -1 (unlimited) or 1..2^32-1, not {limit}"
     )]
     ConnectionLimit { listener: String, limit: i64 },
-    #[error("listener {listener}: allowed_cidrs is not supported by this agent yet")]
-    AllowedCidrs { listener: String },
+    #[error("listener {listener}: allowed_cidrs entry {cidr:?} is not a CIDR")]
+    BadCidr { listener: String, cidr: String },
+    #[error("listener {listener}: allowed_cidrs entry {cidr} is not of the VIP's address family")]
+    CidrFamily { listener: String, cidr: String },
     #[error("member {member}: weight {weight} is outside 0..=256")]
     Weight { member: String, weight: u16 },
     #[error("member {member}: protocol_port 0 is not valid")]
@@ -112,10 +114,17 @@ impl DesiredState {
                         limit: l.connection_limit,
                     });
                 }
-                if !l.allowed_cidrs.is_empty() {
-                    return Err(ValidationError::AllowedCidrs {
+                for cidr in &l.allowed_cidrs {
+                    let net: ipnet::IpNet = cidr.parse().map_err(|_| ValidationError::BadCidr {
                         listener: l.id.clone(),
-                    });
+                        cidr: cidr.clone(),
+                    })?;
+                    if net.addr().is_ipv4() != v4 {
+                        return Err(ValidationError::CidrFamily {
+                            listener: l.id.clone(),
+                            cidr: cidr.clone(),
+                        });
+                    }
                 }
                 if let Some(pool) = &l.default_pool_id
                     && !lb.pools.iter().any(|p| &p.id == pool)
@@ -214,8 +223,12 @@ mod tests {
                 "port 0",
             ),
             (
-                |s| s.loadbalancers[0].listeners[0].allowed_cidrs = vec!["10.0.0.0/8".into()],
-                "allowed_cidrs",
+                |s| s.loadbalancers[0].listeners[0].allowed_cidrs = vec!["10.0.0.0/33".into()],
+                "not a CIDR",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].allowed_cidrs = vec!["fd00::/8".into()],
+                "address family",
             ),
             (|s| s.snat.ipv4 = None, "snat.ipv4"),
             (|s| s.snat.port_min = 40_000, "port range"),

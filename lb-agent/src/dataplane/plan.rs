@@ -11,7 +11,9 @@ use lb_common::{
     backend::{BACKEND_F_VALID, Backend, MAX_POOL_MEMBERS, PoolInfo, RING_SIZE, RR_SIZE},
     config::LbConfig,
     maps::{MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS},
-    vip::{Algorithm as KAlgorithm, VIP_F_DOWN, VipInfo, VipKey},
+    vip::{
+        ACL_LISTENER_BITS, AclKey, Algorithm as KAlgorithm, VIP_F_ACL, VIP_F_DOWN, VipInfo, VipKey,
+    },
 };
 use lb_proto::{Algorithm, DesiredState, L4Protocol, Pool};
 
@@ -28,6 +30,8 @@ pub struct Plan {
     pub vips: HashMap<VipKey, VipInfo>,
     pub backends: BTreeMap<u32, Backend>,
     pub pools: BTreeMap<u32, PoolTables>,
+    /// `LB_ACL` entries: (prefix length, key).
+    pub acl: HashSet<(u32, AclKey)>,
 }
 
 /// One pool's rows in the selection maps.
@@ -109,6 +113,23 @@ impl Planner {
                     .and_then(|p| pool_slots.get(p).copied())
                     .unwrap_or((0, Algorithm::RoundRobin));
                 let down = !lb.admin_state_up || !l.admin_state_up;
+                for cidr in &l.allowed_cidrs {
+                    // Validated before planning; an unparsable entry cannot get here.
+                    if let Ok(net) = cidr.parse::<ipnet::IpNet>() {
+                        let (net_addr, _) = map_addr(net.network());
+                        plan.acl.insert((
+                            ACL_LISTENER_BITS + u32::from(net.prefix_len()),
+                            AclKey {
+                                listener_be: slot.to_be(),
+                                addr: net_addr,
+                            },
+                        ));
+                    }
+                }
+                let mut flags = if down { VIP_F_DOWN } else { 0 };
+                if !l.allowed_cidrs.is_empty() {
+                    flags |= VIP_F_ACL;
+                }
                 let key = VipKey {
                     addr,
                     port: l.protocol_port.to_be(),
@@ -122,7 +143,7 @@ impl Planner {
                     listener: slot,
                     pool,
                     algorithm: kernel_algorithm(algorithm) as u32,
-                    flags: if down { VIP_F_DOWN } else { 0 },
+                    flags,
                     conn_limit: u32::try_from(l.connection_limit).unwrap_or(0),
                     idle_timeout_ms: l.timeout_client_data.max(l.timeout_member_data),
                 };

@@ -2,12 +2,15 @@
 //! only what differs from the last applied plan, in an order that never exposes a VIP whose
 //! tables are not there yet: config → members → pool tables → VIPs; removals in reverse.
 
-use aya::maps::{Array, HashMap, MapData};
+use aya::maps::{
+    Array, HashMap, MapData,
+    lpm_trie::{Key, LpmTrie},
+};
 use lb_common::{
     backend::{Backend, MAX_POOL_MEMBERS, PoolInfo, RING_SIZE, RR_SIZE},
     config::LbConfig,
-    maps::{BACKENDS, CONFIG, POOL_MEMBERS, POOLS, RINGS, RR, VIPS},
-    vip::{VipInfo, VipKey},
+    maps::{ACL, BACKENDS, CONFIG, POOL_MEMBERS, POOLS, RINGS, RR, VIPS},
+    vip::{AclKey, VipInfo, VipKey},
 };
 use lb_proto::DesiredState;
 
@@ -77,6 +80,30 @@ impl Dataplane {
                 report.pools_written += 1;
             }
         }
+        // allowed_cidrs before the VIPs that refer to them; stale entries after.
+        let acl_stale: Vec<(u32, AclKey)> = {
+            let map = self
+                .ebpf
+                .map_mut(ACL)
+                .ok_or(DataplaneError::MissingMap { name: ACL })?;
+            let mut acl: LpmTrie<&mut MapData, AclKey, u8> =
+                LpmTrie::try_from(map).map_err(map_err(ACL))?;
+            for &(prefix, key) in &plan.acl {
+                if !old.is_some_and(|o| o.acl.contains(&(prefix, key))) {
+                    acl.insert(&Key::new(prefix, key), 1, 0)
+                        .map_err(map_err(ACL))?;
+                }
+            }
+            match old {
+                Some(o) => o.acl.difference(&plan.acl).copied().collect(),
+                None => acl
+                    .keys()
+                    .filter_map(Result::ok)
+                    .map(|k| (k.prefix_len(), k.data()))
+                    .filter(|e| !plan.acl.contains(e))
+                    .collect(),
+            }
+        };
         {
             let mut vips = vip_map(self)?;
             for (key, info) in &plan.vips {
@@ -103,6 +130,17 @@ impl Dataplane {
             for key in &stale {
                 vips.remove(key).map_err(map_err(VIPS))?;
                 report.vips_removed += 1;
+            }
+        }
+        if !acl_stale.is_empty() {
+            let map = self
+                .ebpf
+                .map_mut(ACL)
+                .ok_or(DataplaneError::MissingMap { name: ACL })?;
+            let mut acl: LpmTrie<&mut MapData, AclKey, u8> =
+                LpmTrie::try_from(map).map_err(map_err(ACL))?;
+            for (prefix, key) in acl_stale {
+                acl.remove(&Key::new(prefix, key)).map_err(map_err(ACL))?;
             }
         }
         if let Some(old) = old {

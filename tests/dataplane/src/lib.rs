@@ -7,7 +7,7 @@ use lb_proto::DesiredState;
 
 /// Drop reasons exercised by the scenarios in `tests/nat.rs` (each scenario asserts its
 /// counter); `tests/fixtures.rs` checks that together with its own table they cover them all.
-pub const NAT_SCENARIO_REASONS: [DropReason; 7] = [
+pub const NAT_SCENARIO_REASONS: [DropReason; 8] = [
     DropReason::TruncatedL4,
     DropReason::NoBackend,
     DropReason::ConnLimit,
@@ -15,6 +15,7 @@ pub const NAT_SCENARIO_REASONS: [DropReason; 7] = [
     DropReason::SnatExhausted,
     DropReason::FibFailed,
     DropReason::UnknownFlow,
+    DropReason::AclDenied,
 ];
 
 /// Loads the data plane, applies `state` (JSON) and, with `tx`, sets the fixture mode in which

@@ -422,3 +422,43 @@ fn reapplying_the_same_state_writes_nothing() {
     let (verdict, _) = run(&mut dp, &ipv4_tcp(client(10), VIP, 40000, 80, true, &[]));
     assert_eq!(verdict, XdpVerdict::Pass);
 }
+
+#[test]
+fn allowed_cidrs_admit_matching_sources_only() {
+    require_root!();
+    let state = one_lb(
+        "198.18.1.1",
+        "ROUND_ROBIN",
+        &[("m1", "198.18.2.11", 1)],
+        json!({"allowed_cidrs": ["198.18.0.0/28", "198.18.0.64/32"]}),
+    );
+    let mut dp = dataplane(&state, true);
+    for (client_byte, allowed) in [(10, true), (15, true), (64, true), (16, false), (65, false)] {
+        let (verdict, _) = run(
+            &mut dp,
+            &ipv4_tcp(client(client_byte), VIP, 40000, 80, true, &[]),
+        );
+        let want = if allowed {
+            XdpVerdict::Tx
+        } else {
+            XdpVerdict::Drop
+        };
+        assert_eq!(verdict, want, "198.18.0.{client_byte}");
+    }
+    assert_eq!(drops(&dp, DropReason::AclDenied), 2);
+    // The UDP listener of the same load balancer has no list: everyone is admitted.
+    let (verdict, _) = run(&mut dp, &ipv4_udp(client(200), VIP, 5353, 53, b"q"));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    // Lifting the list applies in place.
+    apply(
+        &mut dp,
+        &one_lb(
+            "198.18.1.1",
+            "ROUND_ROBIN",
+            &[("m1", "198.18.2.11", 1)],
+            json!({}),
+        ),
+    );
+    let (verdict, _) = run(&mut dp, &ipv4_tcp(client(65), VIP, 40001, 80, true, &[]));
+    assert_eq!(verdict, XdpVerdict::Tx);
+}
