@@ -55,6 +55,10 @@ enum Command {
         /// On Ctrl-C/SIGTERM, detach the programs and remove the pins.
         #[arg(long)]
         detach_on_exit: bool,
+        /// Seconds between two flow-table garbage collections (idle flows removed, active
+        /// gauges recounted).
+        #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+        gc_interval: u64,
     },
     /// Take down a pinned data plane: detach its programs and remove its maps.
     Cleanup {
@@ -99,13 +103,18 @@ async fn main() -> anyhow::Result<()> {
             pin_dir,
             no_pin,
             detach_on_exit,
+            gc_interval,
         } => {
             let pins = (!no_pin).then_some(pin_dir);
+            let timers = Timers {
+                report: interval,
+                gc: gc_interval,
+            };
             run(
                 &state,
                 &ifaces,
                 mode,
-                interval,
+                timers,
                 pins.as_deref(),
                 detach_on_exit,
             )
@@ -122,7 +131,11 @@ async fn main() -> anyhow::Result<()> {
             interval,
         } => {
             let dataplane = attached(&ifaces, mode)?;
-            serve(dataplane, interval, None).await
+            let timers = Timers {
+                report: interval,
+                gc: 0,
+            };
+            serve(dataplane, timers, None).await
         }
     }
 }
@@ -156,7 +169,7 @@ async fn run(
     path: &PathBuf,
     ifaces: &[String],
     mode: AttachMode,
-    interval: u64,
+    timers: Timers,
     pin_dir: Option<&std::path::Path>,
     detach_on_exit: bool,
 ) -> anyhow::Result<()> {
@@ -180,7 +193,7 @@ async fn run(
     let mut dataplane = attach_all(dataplane, ifaces, mode)?;
     let report = dataplane.apply(&state)?;
     tracing::info!(?report, "desired state applied");
-    serve(dataplane, interval, Some(path)).await?;
+    serve(dataplane, timers, Some(path)).await?;
     match pin_dir {
         Some(dir) if detach_on_exit => {
             pins::remove(dir)?;
@@ -195,16 +208,37 @@ async fn run(
     Ok(())
 }
 
-/// Reports counters every `interval` seconds, reloads `state` on SIGHUP, exits on
-/// SIGINT/SIGTERM (dropping the data plane detaches it).
+/// Periods of the agent's timers, in seconds (0: never).
+#[derive(Clone, Copy)]
+struct Timers {
+    report: u64,
+    gc: u64,
+}
+
+fn ticker(seconds: u64) -> Option<tokio::time::Interval> {
+    (seconds > 0).then(|| tokio::time::interval(Duration::from_secs(seconds)))
+}
+
+async fn tick(t: &mut Option<tokio::time::Interval>) {
+    match t.as_mut() {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Reports counters and collects idle flows periodically, reloads `state` on SIGHUP, exits on
+/// SIGINT/SIGTERM.
 async fn serve(
     mut dataplane: Dataplane,
-    interval: u64,
+    timers: Timers,
     state: Option<&PathBuf>,
 ) -> anyhow::Result<()> {
     let mut hup = signal(SignalKind::hangup()).context("watching SIGHUP")?;
     let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
-    let mut ticker = (interval > 0).then(|| tokio::time::interval(Duration::from_secs(interval)));
+    let mut report_ticker = ticker(timers.report);
+    let mut gc_ticker = ticker(timers.gc);
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -219,12 +253,11 @@ async fn serve(
                 },
                 None => tracing::info!("SIGHUP ignored: no state file"),
             },
-            _ = async {
-                match ticker.as_mut() {
-                    Some(t) => { t.tick().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => report(&dataplane.counters()?),
+            _ = tick(&mut report_ticker) => report(&dataplane.counters()?),
+            _ = tick(&mut gc_ticker) => match dataplane.collect_flows(lb_agent::dataplane::gc::monotonic_ns()) {
+                Ok(gc) => tracing::debug!(?gc, "flow table collected"),
+                Err(error) => tracing::warn!(%error, "flow-table collection failed"),
+            },
         }
     }
     report(&dataplane.counters()?);

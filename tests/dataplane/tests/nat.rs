@@ -462,3 +462,41 @@ fn allowed_cidrs_admit_matching_sources_only() {
     let (verdict, _) = run(&mut dp, &ipv4_tcp(client(65), VIP, 40001, 80, true, &[]));
     assert_eq!(verdict, XdpVerdict::Tx);
 }
+
+#[test]
+fn garbage_collection_forgets_idle_flows_and_recounts_gauges() {
+    require_root!();
+    let short = json!({"timeout_client_data": 100, "timeout_member_data": 100});
+    let state = one_lb(
+        "198.18.1.1",
+        "ROUND_ROBIN",
+        &[("m1", "198.18.2.11", 1)],
+        short,
+    );
+    let mut dp = dataplane(&state, true);
+    // Two flows; both open, neither ever closes.
+    for c in [10, 11] {
+        assert_eq!(
+            run(&mut dp, &ipv4_tcp(client(c), VIP, 40000, 80, true, &[])).0,
+            XdpVerdict::Tx
+        );
+    }
+    let now = lb_agent::dataplane::gc::monotonic_ns();
+    let fresh = dp.collect_flows(now).expect("gc");
+    assert_eq!(
+        (fresh.scanned, fresh.removed, fresh.active),
+        (4, 0, 2),
+        "nothing is idle yet"
+    );
+    assert_eq!(dp.listener_stats("l80").unwrap().unwrap().active, 2);
+
+    // Past the 100 ms timeout: both directions of both flows go, the gauges follow.
+    let later = now + 150_000_000;
+    let gc = dp.collect_flows(later).expect("gc");
+    assert_eq!((gc.removed, gc.active), (4, 0));
+    assert_eq!(dp.listener_stats("l80").unwrap().unwrap().active, 0);
+    assert_eq!(dp.member_stats("m1").unwrap().unwrap().active, 0);
+    // The flow is forgotten: a mid-flow packet is now unknown.
+    let (verdict, _) = run(&mut dp, &ipv4_tcp(client(10), VIP, 40000, 80, false, b"x"));
+    assert_eq!(verdict, XdpVerdict::Drop);
+}
