@@ -37,6 +37,10 @@ pub const BACKEND_ACTIVE: &str = "LB_B_ACTIVE";
 pub const LISTENER_STATS: &str = "LB_L_STATS";
 /// Per-CPU array of `FlowStats` per backend slot. Writer: XDP; reader: agent.
 pub const BACKEND_STATS: &str = "LB_B_STATS";
+/// Hash `AddrKey` → u8: VIP and SNAT addresses (destination pre-filter). Writer: agent.
+pub const ADDRS: &str = "LB_ADDRS";
+/// Entries of [`ADDRS`]: every VIP plus the two SNAT addresses.
+pub const ADDRS_SIZE: u32 = MAX_VIPS + 2;
 /// LPM trie `AclKey` → u8, the listeners' `allowed_cidrs`. Writer: agent; reader: XDP.
 pub const ACL: &str = "LB_ACL";
 /// `allowed_cidrs` entries per host, all listeners together.
@@ -68,7 +72,7 @@ pub const PASS_PROGRAM: &str = "lb_pass";
 pub const TX_PROGRAM: &str = "lb_tx";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 16] = [
+pub const ALL_MAPS: [&str; 17] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -85,6 +89,7 @@ pub const ALL_MAPS: [&str; 16] = [
     LISTENER_STATS,
     BACKEND_STATS,
     ACL,
+    ADDRS,
 ];
 
 /// Longest map name the kernel stores without truncation.

@@ -82,3 +82,15 @@ pod!(AclKey);
 
 /// Prefix bits of an `AclKey` taken by the listener.
 pub const ACL_LISTENER_BITS: u32 = 32;
+
+/// Key of `LB_ADDRS`: an address the data plane translates traffic to (a VIP or a SNAT
+/// address). Packets to any other destination skip the flow table.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AddrKey {
+    pub addr: [u8; 16],
+    pub family: u8,
+    pub _pad: [u8; 3],
+}
+const _: () = assert!(core::mem::size_of::<AddrKey>() == 20);
+pod!(AddrKey);

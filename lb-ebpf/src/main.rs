@@ -33,7 +33,11 @@ use lb_common::{
     stats::PacketClass,
 };
 
-use crate::{maps::LB_CONFIG, parse::Cursor, scratch::LB_SCRATCH};
+use crate::{
+    maps::{LB_ADDRS, LB_CONFIG},
+    parse::Cursor,
+    scratch::LB_SCRATCH,
+};
 
 /// XDP entry on the VIP-side and member-side interfaces.
 ///
@@ -75,6 +79,13 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     // SAFETY: this CPU's scratch entry, used by this run only.
     let s = unsafe { &mut *s };
     if parse::addresses(cursor, &ip, &mut s.key.src, &mut s.key.dst).is_none() {
+        return pass;
+    }
+    // Only packets to a VIP or a SNAT address can belong to a balanced flow.
+    s.dst.addr = s.key.dst;
+    s.dst.family = ip.family;
+    s.dst._pad = [0; 3];
+    if LB_ADDRS.get_ptr(&s.dst).is_none() {
         return pass;
     }
     let l4 = parse::l4(cursor, &ip)?;

@@ -10,11 +10,11 @@ use lb_common::{
     config::LbConfig,
     flow::{FlowKey, FlowValue},
     maps::{
-        ACL_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
+        ACL_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
         POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
     },
     stats::{FlowStats, PacketCounter},
-    vip::{AclKey, VipInfo, VipKey},
+    vip::{AclKey, AddrKey, VipInfo, VipKey},
 };
 
 /// Packets/bytes per `PacketClass`. Writer: `lb_xdp`; reader: agent (sums CPUs).
@@ -81,3 +81,7 @@ pub static LB_B_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MA
 /// Listeners' `allowed_cidrs` (longest-prefix match on listener + source). Writer: agent.
 #[map]
 pub static LB_ACL: LpmTrie<AclKey, u8> = LpmTrie::with_max_entries(ACL_SIZE, 0);
+
+/// VIP and SNAT addresses: packets to other destinations skip the flow table. Writer: agent.
+#[map]
+pub static LB_ADDRS: HashMap<AddrKey, u8> = HashMap::with_max_entries(ADDRS_SIZE, 0);

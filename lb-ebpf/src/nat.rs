@@ -76,13 +76,29 @@ fn addresses_v6(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReaso
                 .ptr_mut::<[u8; 40]>(ip.l3_off)
                 .ok_or(DropReason::TruncatedIpv6)?
         };
-        let mut delta = csum::sub_words(0, &hdr[8..40]);
-        delta = csum::add_words(csum::add_words(delta, &to.src), &to.dst);
-        hdr[8..24].copy_from_slice(&to.src);
-        hdr[24..40].copy_from_slice(&to.dst);
-        delta
+        // Word by word, writing as it goes: few values live at once (stack budget).
+        let mut acc = 0u64;
+        acc = swap_word(hdr, 8, &to.src, 0, acc);
+        acc = swap_word(hdr, 12, &to.src, 4, acc);
+        acc = swap_word(hdr, 16, &to.src, 8, acc);
+        acc = swap_word(hdr, 20, &to.src, 12, acc);
+        acc = swap_word(hdr, 24, &to.dst, 0, acc);
+        acc = swap_word(hdr, 28, &to.dst, 4, acc);
+        acc = swap_word(hdr, 32, &to.dst, 8, acc);
+        acc = swap_word(hdr, 36, &to.dst, 12, acc);
+        csum::fold64(acc)
     };
     Ok(delta)
+}
+
+/// Replaces the 32-bit word at `at` of the IPv6 header with `new[from..from + 4]` and adds the
+/// change to `acc`. Constant offsets only (inlined): no bounds-check panics.
+#[inline(always)]
+fn swap_word(hdr: &mut [u8; 40], at: usize, new: &[u8; 16], from: usize, acc: u64) -> u64 {
+    let old = u32::from_be_bytes([hdr[at], hdr[at + 1], hdr[at + 2], hdr[at + 3]]);
+    let word = [new[from], new[from + 1], new[from + 2], new[from + 3]];
+    hdr[at..at + 4].copy_from_slice(&word);
+    csum::replace32(acc, old, u32::from_be_bytes(word))
 }
 
 /// Writes the new ports into a transport header of `N` bytes whose checksum is at `C`.

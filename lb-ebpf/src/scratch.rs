@@ -2,7 +2,10 @@
 //! 512-byte BPF stack (flow keys and values, the FIB lookup parameters).
 
 use aya_ebpf::{bindings::bpf_fib_lookup, macros::map, maps::PerCpuArray};
-use lb_common::flow::{FlowKey, FlowValue};
+use lb_common::{
+    flow::{FlowKey, FlowValue},
+    vip::AddrKey,
+};
 
 /// The addresses and ports a packet must carry after translation (ports in network order).
 #[repr(C)]
@@ -26,6 +29,8 @@ pub struct Scratch {
     /// How the packet is rewritten.
     pub rewrite: Rewrite,
     pub fib: bpf_fib_lookup,
+    /// Destination pre-filter key.
+    pub dst: AddrKey,
 }
 
 /// One `Scratch` per CPU. Writer and reader: `lb_xdp` only.

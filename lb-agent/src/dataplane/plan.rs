@@ -12,7 +12,8 @@ use lb_common::{
     config::LbConfig,
     maps::{MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS},
     vip::{
-        ACL_LISTENER_BITS, AclKey, Algorithm as KAlgorithm, VIP_F_ACL, VIP_F_DOWN, VipInfo, VipKey,
+        ACL_LISTENER_BITS, AclKey, AddrKey, Algorithm as KAlgorithm, VIP_F_ACL, VIP_F_DOWN,
+        VipInfo, VipKey,
     },
 };
 use lb_proto::{Algorithm, DesiredState, L4Protocol, Pool};
@@ -32,6 +33,17 @@ pub struct Plan {
     pub pools: BTreeMap<u32, PoolTables>,
     /// `LB_ACL` entries: (prefix length, key).
     pub acl: HashSet<(u32, AclKey)>,
+    /// `LB_ADDRS` entries: every VIP and SNAT address.
+    pub addrs: HashSet<AddrKey>,
+}
+
+fn addr_key(addr: IpAddr) -> AddrKey {
+    let (addr, family) = map_addr(addr);
+    AddrKey {
+        addr,
+        family,
+        _pad: [0; 3],
+    }
 }
 
 /// One pool's rows in the selection maps.
@@ -94,6 +106,11 @@ impl Planner {
             ..Plan::default()
         };
         let (mut keep_l, mut keep_p, mut keep_b) = (HashSet::new(), HashSet::new(), HashSet::new());
+        let snat = [
+            state.snat.ipv4.map(IpAddr::V4),
+            state.snat.ipv6.map(IpAddr::V6),
+        ];
+        plan.addrs.extend(snat.into_iter().flatten().map(addr_key));
         for lb in &state.loadbalancers {
             let mut pool_slots = HashMap::new();
             for pool in &lb.pools {
@@ -104,6 +121,7 @@ impl Planner {
                 plan.pools.insert(slot, tables);
             }
             let (addr, family) = map_addr(lb.vip_address);
+            plan.addrs.insert(addr_key(lb.vip_address));
             for l in &lb.listeners {
                 keep_l.insert(l.id.as_str());
                 let slot = self.listeners.get_or_alloc(&l.id)?;

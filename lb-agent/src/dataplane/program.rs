@@ -9,8 +9,8 @@ use aya::maps::{
 use lb_common::{
     backend::{Backend, MAX_POOL_MEMBERS, PoolInfo, RING_SIZE, RR_SIZE},
     config::LbConfig,
-    maps::{ACL, BACKENDS, CONFIG, POOL_MEMBERS, POOLS, RINGS, RR, VIPS},
-    vip::{AclKey, VipInfo, VipKey},
+    maps::{ACL, ADDRS, BACKENDS, CONFIG, POOL_MEMBERS, POOLS, RINGS, RR, VIPS},
+    vip::{AclKey, AddrKey, VipInfo, VipKey},
 };
 use lb_proto::DesiredState;
 
@@ -80,6 +80,23 @@ impl Dataplane {
                 report.pools_written += 1;
             }
         }
+        // Destination pre-filter: new addresses before the VIPs, stale ones after.
+        let addrs_stale: Vec<AddrKey> = {
+            let mut addrs = addr_map(self)?;
+            for key in &plan.addrs {
+                if !old.is_some_and(|o| o.addrs.contains(key)) {
+                    addrs.insert(*key, 1, 0).map_err(map_err(ADDRS))?;
+                }
+            }
+            match old {
+                Some(o) => o.addrs.difference(&plan.addrs).copied().collect(),
+                None => addrs
+                    .keys()
+                    .filter_map(Result::ok)
+                    .filter(|k| !plan.addrs.contains(k))
+                    .collect(),
+            }
+        };
         // allowed_cidrs before the VIPs that refer to them; stale entries after.
         let acl_stale: Vec<(u32, AclKey)> = {
             let map = self
@@ -130,6 +147,12 @@ impl Dataplane {
             for key in &stale {
                 vips.remove(key).map_err(map_err(VIPS))?;
                 report.vips_removed += 1;
+            }
+        }
+        if !addrs_stale.is_empty() {
+            let mut addrs = addr_map(self)?;
+            for key in &addrs_stale {
+                addrs.remove(key).map_err(map_err(ADDRS))?;
             }
         }
         if !acl_stale.is_empty() {
@@ -220,6 +243,14 @@ fn array<'a, V: aya::Pod>(
         .map_mut(name)
         .ok_or(DataplaneError::MissingMap { name })?;
     Array::try_from(map).map_err(map_err(name))
+}
+
+fn addr_map(dp: &mut Dataplane) -> Result<HashMap<&mut MapData, AddrKey, u8>, DataplaneError> {
+    let map = dp
+        .ebpf
+        .map_mut(ADDRS)
+        .ok_or(DataplaneError::MissingMap { name: ADDRS })?;
+    HashMap::try_from(map).map_err(map_err(ADDRS))
 }
 
 fn vip_map(dp: &mut Dataplane) -> Result<HashMap<&mut MapData, VipKey, VipInfo>, DataplaneError> {
