@@ -11,6 +11,8 @@ use std::{
 use anyhow::{Context as _, bail};
 
 const EBPF_PACKAGE: &str = "lb-ebpf";
+/// The benchmark generator, a second binary of the same package.
+const GEN_BIN: &str = "lb-gen";
 const BPF_TARGET: &str = "bpfel-unknown-none";
 const SETUP_HINT: &str = "run `cargo xtask setup` (it installs rust-src and a bpf-linker built \
                           against this toolchain's LLVM), then build again";
@@ -23,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         // Escape hatch for `cargo check`/docs on machines without the eBPF toolchain: the agent
         // embeds an empty object and `Dataplane::load` says how to get a real one.
         std::fs::write(&object, [])?;
+        std::fs::write(out_dir.join(GEN_BIN), [])?;
         return Ok(());
     }
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").context("no manifest dir")?);
@@ -34,13 +37,16 @@ fn main() -> anyhow::Result<()> {
 
     check_toolchain()?;
     build(&ebpf_dir, &out_dir)?;
-    let built = out_dir
-        .join("ebpf-target")
-        .join(BPF_TARGET)
-        .join("release")
-        .join(EBPF_PACKAGE);
-    std::fs::copy(&built, &object)
-        .with_context(|| format!("copying {} to {}", built.display(), object.display()))?;
+    for bin in [EBPF_PACKAGE, GEN_BIN] {
+        let built = out_dir
+            .join("ebpf-target")
+            .join(BPF_TARGET)
+            .join("release")
+            .join(bin);
+        let to = out_dir.join(bin);
+        std::fs::copy(&built, &to)
+            .with_context(|| format!("copying {} to {}", built.display(), to.display()))?;
+    }
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! `target/bench/report.md` and `target/bench/report.json`. Every figure is min/median/max over
 //! samples, and every comparison is a ratio against a floor measured in the same run.
 
+mod live;
 mod report;
 mod setup;
 mod stats;
@@ -12,10 +13,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, ensure};
 use clap::Parser;
 
-/// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor.
+/// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor, and
+/// the live packet rate through a veth against an XDP_TX floor.
 ///
-/// Not measured yet (reported as null): the live packet rate and TCP connections/s against
-/// HAProxy.
+/// Not measured yet (reported as null): TCP connections/s against HAProxy.
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Cli {
@@ -45,10 +46,20 @@ fn main() -> anyhow::Result<()> {
         },
     )
     .context("BPF_PROG_TEST_RUN benchmark")?;
+    eprintln!("[bench] live frames through veth: packet rate ...");
+    let live = live::run(
+        &bench,
+        &live::Effort {
+            samples: if quick { 2 } else { 5 },
+            frames: if quick { 200_000 } else { 2_000_000 },
+            flows: 10_000,
+        },
+    )
+    .context("live packet-rate benchmark")?;
     drop(bench);
     let report = report::Report {
         testrun_ns: testrun,
-        live_mpps: None,
+        live_mpps: Some(live),
         tcp_cps: report::TcpCps::not_measured(),
     };
     report.write(&cli.out)?;

@@ -5,15 +5,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::{stats::Stat, testrun::TestRunNs};
-
-/// Live packet rate (Mpps) through a veth, against an XDP_TX floor.
-#[derive(Debug, Serialize)]
-pub struct LiveMpps {
-    pub xdp_tx_floor: Stat,
-    pub flows_1: Stat,
-    pub flows_10k: Stat,
-}
+use crate::{live::LiveMpps, stats::Stat, testrun::TestRunNs};
 
 /// TCP connections per second through the VIP, against HAProxy on the same topology.
 #[derive(Debug, Serialize)]
@@ -36,8 +28,6 @@ impl TcpCps {
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub testrun_ns: TestRunNs,
-    /// Not measured by this version (null): live frames recycle their pages, so a generator
-    /// must rewrite each frame before the data plane translates it again.
     pub live_mpps: Option<LiveMpps>,
     pub tcp_cps: TcpCps,
 }
@@ -109,7 +99,11 @@ impl Report {
         }
         md += "\nTCP connections/s against HAProxy: not measured by this version (`tcp_cps` is null).\n";
         md += "\nTest-run times are the kernel's per-run average with the client-side veth as ingress \
-               (route lookups included; redirects not carried out).\n";
+               (route lookups included; redirects not carried out). Live rates: frames processed by XDP on \
+               the lb's client-side veth per second of wall time, sent by an XDP generator (BPF_PROG_TEST_RUN \
+               live frames) in the client namespace; the floor bounces them (XDP_TX), the data plane \
+               translates and redirects them to the member-side veth. Generator and data plane share the \
+               machine's CPUs.\n";
         md
     }
 }

@@ -11,10 +11,12 @@ pub const VIP: [u8; 4] = [198, 18, 0, 100];
 /// Namespaces (removed on drop) and the ifindex of the client-side interface in `lb`.
 pub struct Bench {
     pub lb: Netns,
-    pub _client: Netns,
+    pub client: Netns,
     pub _member: Netns,
     /// ifindex of `eth0` in `lb` (client side).
     pub eth0: u32,
+    /// ifindex of `eth0` in the client namespace.
+    pub client_eth0: u32,
 }
 
 /// ifindex of an interface of a namespace ("7: eth0@if6: <...>"; sysfs would show the root
@@ -58,11 +60,13 @@ impl Bench {
             "permanent",
         ]);
         let eth0 = ifindex(&lb, "eth0");
+        let client_eth0 = ifindex(&client, "eth0");
         Self {
             lb,
-            _client: client,
+            client,
             _member: member,
             eth0,
+            client_eth0,
         }
     }
 }

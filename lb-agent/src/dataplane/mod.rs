@@ -21,3 +21,6 @@ pub use test_run::{RunOptions, TestRunOutcome, XdpVerdict};
 
 /// The compiled `lb-ebpf` object, built by `build.rs` and embedded in the agent binary.
 pub static EBPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lb-ebpf"));
+
+/// The benchmark traffic generator (`lb-gen`, see `lb_common::generator`), built alongside.
+pub static GEN_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/lb-gen"));

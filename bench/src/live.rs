@@ -1,0 +1,208 @@
+//! Live packet rate through a veth. The traffic generator (`lb-gen`, an XDP program run with
+//! BPF_PROG_TEST_RUN live frames in the client namespace; the kernel has no pktgen here)
+//! rewrites each frame's headers from the next of N templates and sends it with XDP_TX to the
+//! lb namespace's `eth0`, where the program under test runs in native XDP: `lb_tx` bouncing
+//! frames back (the floor), or `lb_xdp` translating and redirecting them to the member-side
+//! veth. The rate is frames processed by XDP on lb's `eth0` (veth `rx_queue_*_xdp_packets`)
+//! per second of wall time; for `lb_xdp` its own counters must show every one forwarded.
+
+use std::time::Instant;
+
+use anyhow::{Context as _, ensure};
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::Array,
+    programs::{TestRun as _, TestRunAttrs, TestRunOptions, Xdp},
+};
+use lb_agent::dataplane::{AttachMode, Dataplane, GEN_OBJECT};
+use lb_common::{
+    addr::{FAMILY_V4, IPPROTO_TCP, v4},
+    flow::{FlowKey, FlowValue},
+    generator::{GEN_COUNT, GEN_HEADER, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
+    maps::TX_PROGRAM,
+    stats::PacketClass,
+};
+use lb_testkit::Netns;
+use serde::Serialize;
+
+use crate::{
+    setup::{self, Bench, VIP},
+    stats::Stat,
+};
+
+/// The `live_mpps` section of the report.
+#[derive(Debug, Serialize)]
+pub struct LiveMpps {
+    pub xdp_tx_floor: Stat,
+    pub flows_1: Stat,
+    pub flows_10k: Stat,
+}
+
+/// Frames per sample, samples per figure, flows of the many-flows figure.
+pub struct Effort {
+    pub samples: usize,
+    pub frames: u32,
+    pub flows: u32,
+}
+
+const BATCH: u32 = 64;
+
+/// Frames XDP has processed on `iface` (sum over receive queues).
+fn xdp_packets(ns: &Netns, iface: &str) -> u64 {
+    ns.exec_ok("ethtool", &["-S", iface])
+        .lines()
+        .filter(|l| l.trim_start().starts_with("rx_queue_") && l.contains("_xdp_packets:"))
+        .filter_map(|l| l.rsplit(':').next()?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+/// CLOCK_MONOTONIC in ns, the clock of `bpf_ktime_get_ns()`.
+fn monotonic_ns() -> u64 {
+    lb_agent::dataplane::gc::monotonic_ns()
+}
+
+/// The client-side entry of flow `i`, as its first SYN would have created it.
+fn flow(i: u32) -> (FlowKey, FlowValue) {
+    let key = FlowKey {
+        src: v4(setup::client(i)),
+        dst: v4(VIP),
+        sport: 40000u16.to_be(),
+        dport: 80u16.to_be(),
+        proto: IPPROTO_TCP,
+        family: FAMILY_V4,
+        _pad: [0; 2],
+    };
+    let value = FlowValue {
+        new_src: v4([198, 18, 1, 1]),
+        new_dst: v4([198, 18, 1, 11]),
+        new_sport: (1024 + (i % 60_000) as u16).to_be(),
+        new_dport: 8080u16.to_be(),
+        backend: 1,
+        listener: 0,
+        flags: 0,
+        _pad: [0; 3],
+        // Long enough that no flow expires during the run.
+        idle_timeout_ms: 3_600_000,
+        last_seen_ns: monotonic_ns(),
+    };
+    (key, value)
+}
+
+/// The generator, loaded in the client namespace with `n` flows' templates.
+struct Generator {
+    ebpf: Ebpf,
+    frame: Vec<u8>,
+    ifindex: u32,
+}
+
+impl Generator {
+    fn new(bench: &Bench, flows: u32) -> anyhow::Result<Self> {
+        let frame = setup::tcp(0, 40000, false);
+        let mut ebpf = bench.client.enter(|| EbpfLoader::new().load(GEN_OBJECT))?;
+        let program: &mut Xdp = ebpf
+            .program_mut(GEN_PROGRAM)
+            .context("lb_gen missing")?
+            .try_into()?;
+        program.load()?;
+        let mut templates: Array<_, GenFrame> = Array::try_from(
+            ebpf.map_mut(GEN_TEMPLATES)
+                .context("templates map missing")?,
+        )?;
+        for i in 0..flows {
+            let mut t = GenFrame::default();
+            t.bytes
+                .copy_from_slice(&setup::tcp(i, 40000, false)[..GEN_HEADER]);
+            templates.set(i, t, 0)?;
+        }
+        let mut count: Array<_, u32> =
+            Array::try_from(ebpf.map_mut(GEN_COUNT).context("count map missing")?)?;
+        count.set(0, flows, 0)?;
+        Ok(Self {
+            ebpf,
+            frame,
+            ifindex: bench.client_eth0,
+        })
+    }
+
+    /// Sends `frames` frames; returns (frames processed by XDP on lb's eth0, seconds).
+    fn send(&mut self, bench: &Bench, frames: u32) -> anyhow::Result<(u64, f64)> {
+        let mut md = [0u8; 24];
+        md[4..8].copy_from_slice(&(self.frame.len() as u32).to_ne_bytes());
+        md[12..16].copy_from_slice(&self.ifindex.to_ne_bytes());
+        let before = xdp_packets(&bench.lb, "eth0");
+        let start = Instant::now();
+        let (ebpf, frame) = (&mut self.ebpf, &self.frame);
+        bench.client.enter(|| -> anyhow::Result<()> {
+            let program: &mut Xdp = ebpf
+                .program_mut(GEN_PROGRAM)
+                .context("lb_gen missing")?
+                .try_into()?;
+            program.test_run(TestRunOptions {
+                data_in: Some(frame),
+                ctx_in: Some(&md),
+                repeat: frames,
+                attrs: TestRunAttrs::new().xdp_live_frames(BATCH),
+                ..TestRunOptions::default()
+            })?;
+            Ok(())
+        })?;
+        let secs = start.elapsed().as_secs_f64();
+        Ok((xdp_packets(&bench.lb, "eth0") - before, secs))
+    }
+}
+
+pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
+    let mut one = Generator::new(bench, 1)?;
+    let mut many = Generator::new(bench, effort.flows)?;
+
+    // Floor: lb_tx on lb's eth0 bounces every frame back.
+    let xdp_tx_floor = {
+        let _floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+            let mut dp = Dataplane::load()?;
+            dp.attach_floor(TX_PROGRAM, "eth0")?;
+            Ok(dp)
+        })?;
+        let mut samples = Vec::new();
+        for _ in 0..effort.samples {
+            let (processed, secs) = one.send(bench, effort.frames)?;
+            samples.push(processed as f64 / secs / 1e6);
+        }
+        Stat::of(&samples)
+    };
+
+    // The data plane on eth0 and eth1, the flows seeded.
+    let dp = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+        let mut dp = Dataplane::load()?;
+        dp.attach("eth0", AttachMode::Native)?;
+        dp.attach("eth1", AttachMode::Native)?;
+        dp.apply(&setup::state()?)?;
+        for i in 0..effort.flows {
+            let (k, v) = flow(i);
+            dp.insert_flow(&k, &v)?;
+        }
+        Ok(dp)
+    })?;
+    let measure = |generator: &mut Generator| -> anyhow::Result<Stat> {
+        let mut samples = Vec::new();
+        for _ in 0..effort.samples {
+            let before = dp.counters()?.class(PacketClass::Forwarded).packets;
+            let (processed, secs) = generator.send(bench, effort.frames)?;
+            let forwarded = dp.counters()?.class(PacketClass::Forwarded).packets - before;
+            // A few frames of the namespace's own (IPv6 neighbour discovery) pass too.
+            ensure!(
+                forwarded > 0 && forwarded <= processed && processed - forwarded <= 16,
+                "XDP processed {processed} frames but forwarded {forwarded} (counters: {:?})",
+                dp.counters()?
+            );
+            samples.push(forwarded as f64 / secs / 1e6);
+        }
+        Ok(Stat::of(&samples))
+    };
+    let flows_1 = measure(&mut one)?;
+    let flows_10k = measure(&mut many)?;
+    Ok(LiveMpps {
+        xdp_tx_floor,
+        flows_1,
+        flows_10k,
+    })
+}

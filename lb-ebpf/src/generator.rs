@@ -1,0 +1,62 @@
+//! `lb-gen`: the benchmark traffic generator (a separate object from the data plane). Run with
+//! BPF_PROG_TEST_RUN live frames: each frame gets its headers from the next template in
+//! `LB_GEN_TPL` (a per-CPU cursor cycles over `LB_GEN_N` of them) and is sent with XDP_TX.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{map, xdp},
+    maps::{Array, PerCpuArray},
+    programs::XdpContext,
+};
+use lb_common::generator::{GEN_HEADER, GEN_MAX, GenFrame};
+
+/// Templates. Writer: benchmark.
+#[map]
+static LB_GEN_TPL: Array<GenFrame> = Array::with_max_entries(GEN_MAX, 0);
+
+/// Templates in use (entry 0). Writer: benchmark.
+#[map]
+static LB_GEN_N: Array<u32> = Array::with_max_entries(1, 0);
+
+/// Cursor per CPU.
+#[map]
+static LB_GEN_POS: PerCpuArray<u32> = PerCpuArray::with_max_entries(1, 0);
+
+#[xdp]
+pub fn lb_gen(ctx: XdpContext) -> u32 {
+    let (start, end) = (ctx.data(), ctx.data_end());
+    if start + GEN_HEADER > end {
+        return xdp_action::XDP_ABORTED;
+    }
+    let n = LB_GEN_N.get(0).copied().unwrap_or(0);
+    let Some(pos) = LB_GEN_POS.get_ptr_mut(0) else {
+        return xdp_action::XDP_ABORTED;
+    };
+    if n == 0 {
+        return xdp_action::XDP_ABORTED;
+    }
+    // SAFETY: per-CPU cell from a successful lookup; only this CPU touches it.
+    let idx = unsafe {
+        let idx = *pos % n;
+        *pos = idx + 1;
+        idx
+    };
+    let Some(template) = LB_GEN_TPL.get(idx) else {
+        return xdp_action::XDP_ABORTED;
+    };
+    // SAFETY: [start, start + GEN_HEADER) was checked to lie inside the packet.
+    unsafe { *(start as *mut GenFrame) = *template };
+    xdp_action::XDP_TX
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
