@@ -47,6 +47,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             install_bpf_linker(&toolchain)?;
         }
     }
+    if !oscli_ok() {
+        missing.push("openstack CLI venv");
+        if !args.check {
+            install_oscli()?;
+        }
+    }
     let packages = missing_packages();
     if !packages.is_empty() {
         missing.push("debian packages");
@@ -211,6 +217,39 @@ fn install_bpf_linker(toolchain: &Toolchain) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The real `openstack` CLI the API tests drive, pinned (see ../shared/openstack-cli.md).
+const OSCLI_PACKAGES: [&str; 2] = ["python-openstackclient==10.5.0", "python-octaviaclient==3.15.0"];
+
+/// Where the CLI's venv lives: `$XDG_CACHE_HOME/lb-xtask/oscli` (the tests look there too).
+pub fn oscli_dir() -> anyhow::Result<PathBuf> {
+    Ok(cache_dir()?.join("oscli"))
+}
+
+fn oscli_ok() -> bool {
+    let Ok(dir) = oscli_dir() else {
+        return false;
+    };
+    Command::new(dir.join("bin/openstack"))
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("10.5.0"))
+}
+
+fn install_oscli() -> anyhow::Result<()> {
+    let dir = oscli_dir()?;
+    step(&format!(
+        "installing the openstack CLI ({}) into {} (about 30 s)",
+        OSCLI_PACKAGES.join(", "),
+        dir.display()
+    ));
+    shell::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    shell::run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(OSCLI_PACKAGES),
+    )
 }
 
 fn missing_packages() -> Vec<&'static str> {

@@ -39,7 +39,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .nest("/v2.0/lbaas", octavia())
         .nest("/v2/lbaas", octavia())
-        .nest("/v2", octavia())
+        // openstacksdk's Neutron discovery on a shared root follows the version document's
+        // `…/v2` link, so the network registry answers under /v2 as well as /v2.0 (the
+        // resource names do not collide with Octavia's).
+        .nest("/v2", octavia().merge(networks::router()))
         .nest("/v2.0", networks::router())
         .with_state(state);
     Router::new()

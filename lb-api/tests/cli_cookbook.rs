@@ -1,0 +1,207 @@
+//! The real `openstack` CLI (python-openstackclient 10.5.0 + python-octaviaclient 3.15.0,
+//! installed by `cargo xtask setup` into a cached venv) against a live `lb-api serve` with its
+//! embedded SQLite store: the cookbook commands a tenant types, asserting on parsed output.
+//! The CLI runs without Keystone (`OS_AUTH_TYPE=none`, one endpoint for Octavia and Neutron).
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+/// The CLI's venv, where `cargo xtask setup` puts it.
+fn oscli() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let bin = cache.join("lb-xtask/oscli/bin/openstack");
+    bin.is_file().then_some(bin)
+}
+
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `lb-api serve` on a free loopback port with a fresh database; killed on drop.
+struct Api {
+    child: Child,
+    url: String,
+    cli: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    fn start(cli: PathBuf, noop_delay_ms: u32) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let db = format!("sqlite://{}", dir.path().join("lb.db").display());
+        let child = Command::new(env!("CARGO_BIN_EXE_lb-api"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db", &db])
+            .args(["--noauth-project", "demo", "--noop-delay-ms", &noop_delay_ms.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start lb-api");
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "lb-api did not listen on {url}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child,
+            url,
+            cli,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `openstack ARGS` against this API with a clean OS_* environment.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.cli);
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("OS_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("OS_AUTH_TYPE", "none")
+            .env("OS_ENDPOINT", &self.url)
+            .env("OS_CLIENT_CONFIG_FILE", "/nonexistent/clouds.yaml")
+            .args(args)
+            .output()
+            .expect("run the openstack CLI")
+    }
+
+    /// Runs a command that must succeed; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "`openstack {}` failed ({}):\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a `-f json` command that must succeed; returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut full = args.to_vec();
+        full.extend(["-f", "json"]);
+        let out = self.ok(&full);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("`{}` printed no JSON ({e}): {out}", args.join(" ")))
+    }
+
+    /// Runs a command that must fail; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "`openstack {}` succeeded", args.join(" "));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        if let Err(e) = self.child.kill() {
+            eprintln!("cleanup: kill lb-api: {e}");
+        }
+        if let Err(e) = self.child.wait() {
+            eprintln!("cleanup: wait lb-api: {e}");
+        }
+    }
+}
+
+fn cli_or_skip() -> Option<PathBuf> {
+    let cli = oscli();
+    if cli.is_none() {
+        assert!(!under_ci(), "the openstack CLI venv is missing: CI must run `cargo xtask setup`");
+        eprintln!("SKIPPED cli_cookbook: no openstack CLI venv; run `cargo xtask setup`");
+    }
+    cli
+}
+
+#[test]
+fn load_balancer_and_listener_cookbook() {
+    let Some(cli) = cli_or_skip() else { return };
+    let api = Api::start(cli, 100);
+
+    let network = api.json(&["network", "create", "private"]);
+    assert_eq!(network["name"], "private");
+    let subnet = api.json(&[
+        "subnet", "create", "private-subnet", "--network", "private", "--subnet-range", "198.18.10.0/24",
+    ]);
+    assert_eq!(subnet["cidr"], "198.18.10.0/24");
+
+    let lb = api.json(&[
+        "loadbalancer", "create", "--name", "lb1", "--vip-subnet-id", "private-subnet", "--provider",
+        "noop", "--wait",
+    ]);
+    assert_eq!(lb["provisioning_status"], "ACTIVE");
+    assert_eq!(lb["vip_subnet_id"], subnet["id"]);
+    let vip = lb["vip_address"].as_str().expect("vip_address");
+    assert!(vip.starts_with("198.18.10."), "VIP {vip} outside the subnet");
+
+    let web = api.json(&[
+        "loadbalancer", "listener", "create", "--name", "web", "--protocol", "HTTP", "--protocol-port",
+        "80", "--wait", "lb1",
+    ]);
+    assert_eq!((web["protocol"].as_str(), web["protocol_port"].as_i64()), (Some("HTTP"), Some(80)));
+    let tcp = api.json(&[
+        "loadbalancer", "listener", "create", "--name", "tls", "--protocol", "TCP", "--protocol-port",
+        "443", "--connection-limit", "1000", "--wait", "lb1",
+    ]);
+    assert_eq!(tcp["connection_limit"], 1000);
+    assert_eq!(tcp["provisioning_status"], "ACTIVE");
+
+    let port_id = api.ok(&["loadbalancer", "show", "lb1", "-f", "value", "-c", "vip_port_id"]);
+    assert_eq!(port_id.trim(), lb["vip_port_id"].as_str().expect("vip_port_id"));
+    let list = api.json(&["loadbalancer", "list"]);
+    assert!(list.as_array().is_some_and(|l| l.iter().any(|x| x["name"] == "lb1")), "{list}");
+    let listeners = api.json(&["loadbalancer", "listener", "list", "--loadbalancer", "lb1"]);
+    assert_eq!(listeners.as_array().map(Vec::len), Some(2));
+
+    // `status show` prints JSON by itself (it takes no -f).
+    let status: Value = serde_json::from_str(&api.ok(&["loadbalancer", "status", "show", "lb1"]))
+        .expect("status tree is JSON");
+    let tree = &status["loadbalancer"];
+    assert_eq!(tree["name"], "lb1");
+    assert_eq!(tree["listeners"].as_array().map(Vec::len), Some(2));
+    let stats = api.json(&["loadbalancer", "stats", "show", "lb1"]);
+    for key in ["active_connections", "bytes_in", "bytes_out", "request_errors", "total_connections"] {
+        assert_eq!(stats[key], 0, "{key} in {stats}");
+    }
+
+    // Errors: a second listener on the same protocol port, an unknown subnet.
+    let dup = api.fails(&[
+        "loadbalancer", "listener", "create", "--protocol", "HTTP", "--protocol-port", "80", "lb1",
+    ]);
+    assert!(dup.contains("409") || dup.to_lowercase().contains("already"), "{dup}");
+    let bad = api.fails(&["loadbalancer", "create", "--name", "x", "--vip-subnet-id", "nope"]);
+    assert!(bad.contains("nope"), "{bad}");
+
+    api.ok(&["loadbalancer", "delete", "--cascade", "--wait", "lb1"]);
+    let list = api.json(&["loadbalancer", "list"]);
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+}
+
+#[test]
+fn changes_to_a_busy_load_balancer_are_refused() {
+    let Some(cli) = cli_or_skip() else { return };
+    // The noop provider takes 30 s to finish: the LB stays PENDING_CREATE meanwhile.
+    let api = Api::start(cli, 30_000);
+    api.ok(&["network", "create", "private"]);
+    api.ok(&["subnet", "create", "s", "--network", "private", "--subnet-range", "198.18.11.0/24"]);
+    let lb = api.json(&["loadbalancer", "create", "--name", "busy", "--vip-subnet-id", "s"]);
+    assert_eq!(lb["provisioning_status"], "PENDING_CREATE");
+    let err = api.fails(&[
+        "loadbalancer", "listener", "create", "--protocol", "TCP", "--protocol-port", "80", "busy",
+    ]);
+    assert!(err.contains("immutable"), "{err}");
+}
