@@ -43,7 +43,12 @@ impl Api {
         let db = format!("sqlite://{}", dir.path().join("lb.db").display());
         let child = Command::new(env!("CARGO_BIN_EXE_lb-api"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db", &db])
-            .args(["--noauth-project", "demo", "--noop-delay-ms", &noop_delay_ms.to_string()])
+            .args([
+                "--noauth-project",
+                "demo",
+                "--noop-delay-ms",
+                &noop_delay_ms.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,13 +101,18 @@ impl Api {
         let mut full = args.to_vec();
         full.extend(["-f", "json"]);
         let out = self.ok(&full);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("`{}` printed no JSON ({e}): {out}", args.join(" ")))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("`{}` printed no JSON ({e}): {out}", args.join(" ")))
     }
 
     /// Runs a command that must fail; returns stderr.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(!out.status.success(), "`openstack {}` succeeded", args.join(" "));
+        assert!(
+            !out.status.success(),
+            "`openstack {}` succeeded",
+            args.join(" ")
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 }
@@ -121,7 +131,10 @@ impl Drop for Api {
 fn cli_or_skip() -> Option<PathBuf> {
     let cli = oscli();
     if cli.is_none() {
-        assert!(!under_ci(), "the openstack CLI venv is missing: CI must run `cargo xtask setup`");
+        assert!(
+            !under_ci(),
+            "the openstack CLI venv is missing: CI must run `cargo xtask setup`"
+        );
         eprintln!("SKIPPED cli_cookbook: no openstack CLI venv; run `cargo xtask setup`");
     }
     cli
@@ -135,35 +148,89 @@ fn load_balancer_and_listener_cookbook() {
     let network = api.json(&["network", "create", "private"]);
     assert_eq!(network["name"], "private");
     let subnet = api.json(&[
-        "subnet", "create", "private-subnet", "--network", "private", "--subnet-range", "198.18.10.0/24",
+        "subnet",
+        "create",
+        "private-subnet",
+        "--network",
+        "private",
+        "--subnet-range",
+        "198.18.10.0/24",
     ]);
     assert_eq!(subnet["cidr"], "198.18.10.0/24");
 
     let lb = api.json(&[
-        "loadbalancer", "create", "--name", "lb1", "--vip-subnet-id", "private-subnet", "--provider",
-        "noop", "--wait",
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb1",
+        "--vip-subnet-id",
+        "private-subnet",
+        "--provider",
+        "noop",
+        "--wait",
     ]);
     assert_eq!(lb["provisioning_status"], "ACTIVE");
     assert_eq!(lb["vip_subnet_id"], subnet["id"]);
     let vip = lb["vip_address"].as_str().expect("vip_address");
-    assert!(vip.starts_with("198.18.10."), "VIP {vip} outside the subnet");
+    assert!(
+        vip.starts_with("198.18.10."),
+        "VIP {vip} outside the subnet"
+    );
 
     let web = api.json(&[
-        "loadbalancer", "listener", "create", "--name", "web", "--protocol", "HTTP", "--protocol-port",
-        "80", "--wait", "lb1",
+        "loadbalancer",
+        "listener",
+        "create",
+        "--name",
+        "web",
+        "--protocol",
+        "HTTP",
+        "--protocol-port",
+        "80",
+        "--wait",
+        "lb1",
     ]);
-    assert_eq!((web["protocol"].as_str(), web["protocol_port"].as_i64()), (Some("HTTP"), Some(80)));
+    assert_eq!(
+        (web["protocol"].as_str(), web["protocol_port"].as_i64()),
+        (Some("HTTP"), Some(80))
+    );
     let tcp = api.json(&[
-        "loadbalancer", "listener", "create", "--name", "tls", "--protocol", "TCP", "--protocol-port",
-        "443", "--connection-limit", "1000", "--wait", "lb1",
+        "loadbalancer",
+        "listener",
+        "create",
+        "--name",
+        "tls",
+        "--protocol",
+        "TCP",
+        "--protocol-port",
+        "443",
+        "--connection-limit",
+        "1000",
+        "--wait",
+        "lb1",
     ]);
     assert_eq!(tcp["connection_limit"], 1000);
     assert_eq!(tcp["provisioning_status"], "ACTIVE");
 
-    let port_id = api.ok(&["loadbalancer", "show", "lb1", "-f", "value", "-c", "vip_port_id"]);
-    assert_eq!(port_id.trim(), lb["vip_port_id"].as_str().expect("vip_port_id"));
+    let port_id = api.ok(&[
+        "loadbalancer",
+        "show",
+        "lb1",
+        "-f",
+        "value",
+        "-c",
+        "vip_port_id",
+    ]);
+    assert_eq!(
+        port_id.trim(),
+        lb["vip_port_id"].as_str().expect("vip_port_id")
+    );
     let list = api.json(&["loadbalancer", "list"]);
-    assert!(list.as_array().is_some_and(|l| l.iter().any(|x| x["name"] == "lb1")), "{list}");
+    assert!(
+        list.as_array()
+            .is_some_and(|l| l.iter().any(|x| x["name"] == "lb1")),
+        "{list}"
+    );
     let listeners = api.json(&["loadbalancer", "listener", "list", "--loadbalancer", "lb1"]);
     assert_eq!(listeners.as_array().map(Vec::len), Some(2));
 
@@ -174,16 +241,39 @@ fn load_balancer_and_listener_cookbook() {
     assert_eq!(tree["name"], "lb1");
     assert_eq!(tree["listeners"].as_array().map(Vec::len), Some(2));
     let stats = api.json(&["loadbalancer", "stats", "show", "lb1"]);
-    for key in ["active_connections", "bytes_in", "bytes_out", "request_errors", "total_connections"] {
+    for key in [
+        "active_connections",
+        "bytes_in",
+        "bytes_out",
+        "request_errors",
+        "total_connections",
+    ] {
         assert_eq!(stats[key], 0, "{key} in {stats}");
     }
 
     // Errors: a second listener on the same protocol port, an unknown subnet.
     let dup = api.fails(&[
-        "loadbalancer", "listener", "create", "--protocol", "HTTP", "--protocol-port", "80", "lb1",
+        "loadbalancer",
+        "listener",
+        "create",
+        "--protocol",
+        "HTTP",
+        "--protocol-port",
+        "80",
+        "lb1",
     ]);
-    assert!(dup.contains("409") || dup.to_lowercase().contains("already"), "{dup}");
-    let bad = api.fails(&["loadbalancer", "create", "--name", "x", "--vip-subnet-id", "nope"]);
+    assert!(
+        dup.contains("409") || dup.to_lowercase().contains("already"),
+        "{dup}"
+    );
+    let bad = api.fails(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "x",
+        "--vip-subnet-id",
+        "nope",
+    ]);
     assert!(bad.contains("nope"), "{bad}");
 
     api.ok(&["loadbalancer", "delete", "--cascade", "--wait", "lb1"]);
@@ -197,11 +287,33 @@ fn changes_to_a_busy_load_balancer_are_refused() {
     // The noop provider takes 30 s to finish: the LB stays PENDING_CREATE meanwhile.
     let api = Api::start(cli, 30_000);
     api.ok(&["network", "create", "private"]);
-    api.ok(&["subnet", "create", "s", "--network", "private", "--subnet-range", "198.18.11.0/24"]);
-    let lb = api.json(&["loadbalancer", "create", "--name", "busy", "--vip-subnet-id", "s"]);
+    api.ok(&[
+        "subnet",
+        "create",
+        "s",
+        "--network",
+        "private",
+        "--subnet-range",
+        "198.18.11.0/24",
+    ]);
+    let lb = api.json(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "busy",
+        "--vip-subnet-id",
+        "s",
+    ]);
     assert_eq!(lb["provisioning_status"], "PENDING_CREATE");
     let err = api.fails(&[
-        "loadbalancer", "listener", "create", "--protocol", "TCP", "--protocol-port", "80", "busy",
+        "loadbalancer",
+        "listener",
+        "create",
+        "--protocol",
+        "TCP",
+        "--protocol-port",
+        "80",
+        "busy",
     ]);
     assert!(err.contains("immutable"), "{err}");
 }

@@ -220,7 +220,10 @@ fn install_bpf_linker(toolchain: &Toolchain) -> anyhow::Result<()> {
 }
 
 /// The real `openstack` CLI the API tests drive, pinned (see ../shared/openstack-cli.md).
-const OSCLI_PACKAGES: [&str; 2] = ["python-openstackclient==10.5.0", "python-octaviaclient==3.15.0"];
+const OSCLI_PACKAGES: [&str; 2] = [
+    "python-openstackclient==10.5.0",
+    "python-octaviaclient==3.15.0",
+];
 
 /// Where the CLI's venv lives: `$XDG_CACHE_HOME/lb-xtask/oscli` (the tests look there too).
 pub fn oscli_dir() -> anyhow::Result<PathBuf> {
@@ -244,7 +247,11 @@ fn install_oscli() -> anyhow::Result<()> {
         OSCLI_PACKAGES.join(", "),
         dir.display()
     ));
-    shell::run(Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
+    shell::run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&dir),
+    )?;
     shell::run(
         Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
