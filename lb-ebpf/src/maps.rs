@@ -10,8 +10,8 @@ use lb_common::{
     config::LbConfig,
     flow::{FlowKey, FlowValue},
     maps::{
-        ACL_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE,
-        POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
+        ACL_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS,
+        MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
     },
     stats::{FlowStats, PacketCounter},
     vip::{AclKey, AddrKey, VipInfo, VipKey},
