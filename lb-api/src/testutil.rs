@@ -173,4 +173,80 @@ impl TestApp {
         .await;
         id
     }
+
+    /// Complete whatever is pending under `lb` now, as the noop provider would (deterministic
+    /// alternative to waiting, for apps made with [`TestApp::frozen`]).
+    pub async fn settle(&self, lb: &str) {
+        let _guard = self.state.lock.lock().await;
+        crate::provider::noop::complete(&*self.state.store, lb)
+            .await
+            .unwrap();
+    }
+
+    /// POST `{key: body}` to `uri` as `project`, expect 201 and return the new id.
+    pub async fn create(&self, uri: &str, project: &str, key: &str, body: Value) -> String {
+        let (s, b) = self
+            .call("POST", uri, Some(project), Some(json!({ key: body })))
+            .await;
+        assert_eq!(s, 201, "{uri}: {b}");
+        b[key]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// GET `uri` as `project`, expect 200 and return the object under `key`.
+    pub async fn get(&self, uri: &str, project: &str, key: &str) -> Value {
+        let (s, b) = self.call("GET", uri, Some(project), None).await;
+        assert_eq!(s, 200, "{uri}: {b}");
+        b[key].clone()
+    }
+
+    /// Frozen-app fixture: subnet, an LB of `project` and one listener, all settled ACTIVE.
+    /// Returns (lb, listener).
+    pub async fn lb_and_listener(
+        &self,
+        project: &str,
+        protocol: &str,
+        port: u16,
+    ) -> (String, String) {
+        let subnet = self.subnet().await;
+        let lb = self
+            .create(
+                "/v2.0/lbaas/loadbalancers",
+                project,
+                "loadbalancer",
+                json!({"vip_subnet_id": subnet}),
+            )
+            .await;
+        self.settle(&lb).await;
+        let listener = self
+            .create(
+                "/v2.0/lbaas/listeners",
+                project,
+                "listener",
+                json!({"protocol": protocol, "protocol_port": port, "loadbalancer_id": lb}),
+            )
+            .await;
+        self.settle(&lb).await;
+        (lb, listener)
+    }
+
+    /// A pool from `body` (settled ACTIVE under `lb`); returns its id.
+    pub async fn pool(&self, project: &str, lb: &str, body: Value) -> String {
+        let id = self
+            .create("/v2.0/lbaas/pools", project, "pool", body)
+            .await;
+        self.settle(lb).await;
+        id
+    }
+
+    /// The LB's provisioning status.
+    pub async fn lb_status(&self, lb: &str, project: &str) -> String {
+        let v = self
+            .get(
+                &format!("/v2.0/lbaas/loadbalancers/{lb}"),
+                project,
+                "loadbalancer",
+            )
+            .await;
+        v["provisioning_status"].as_str().unwrap().to_owned()
+    }
 }

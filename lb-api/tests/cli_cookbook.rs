@@ -317,3 +317,211 @@ fn changes_to_a_busy_load_balancer_are_refused() {
     ]);
     assert!(err.contains("immutable"), "{err}");
 }
+
+#[test]
+fn pool_member_monitor_and_l7_cookbook() {
+    let Some(cli) = cli_or_skip() else { return };
+    let api = Api::start(cli, 100);
+    api.ok(&["network", "create", "private"]);
+    api.ok(&[
+        "subnet",
+        "create",
+        "private-subnet",
+        "--network",
+        "private",
+        "--subnet-range",
+        "198.18.12.0/24",
+    ]);
+    api.ok(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb1",
+        "--vip-subnet-id",
+        "private-subnet",
+        "--wait",
+    ]);
+    api.ok(&[
+        "loadbalancer",
+        "listener",
+        "create",
+        "--name",
+        "web",
+        "--protocol",
+        "HTTP",
+        "--protocol-port",
+        "80",
+        "--wait",
+        "lb1",
+    ]);
+
+    let pool = api.json(&[
+        "loadbalancer",
+        "pool",
+        "create",
+        "--name",
+        "pool1",
+        "--lb-algorithm",
+        "ROUND_ROBIN",
+        "--listener",
+        "web",
+        "--protocol",
+        "HTTP",
+        "--session-persistence",
+        "type=APP_COOKIE,cookie_name=sid",
+        "--wait",
+    ]);
+    assert_eq!(pool["lb_algorithm"], "ROUND_ROBIN");
+    assert!(
+        pool["session_persistence"].to_string().contains("sid"),
+        "{pool}"
+    );
+    for algorithm in ["LEAST_CONNECTIONS", "SOURCE_IP", "SOURCE_IP_PORT"] {
+        let p = api.json(&[
+            "loadbalancer",
+            "pool",
+            "create",
+            "--name",
+            &algorithm.to_lowercase(),
+            "--lb-algorithm",
+            algorithm,
+            "--loadbalancer",
+            "lb1",
+            "--protocol",
+            "HTTP",
+            "--wait",
+        ]);
+        assert_eq!(p["lb_algorithm"], algorithm);
+    }
+    let bad = api.fails(&[
+        "loadbalancer",
+        "pool",
+        "create",
+        "--lb-algorithm",
+        "ROUND_ROBIN",
+        "--listener",
+        "web",
+        "--protocol",
+        "UDP",
+    ]);
+    assert!(
+        bad.contains("400") || bad.to_lowercase().contains("protocol"),
+        "{bad}"
+    );
+
+    let m1 = api.json(&[
+        "loadbalancer",
+        "member",
+        "create",
+        "--subnet-id",
+        "private-subnet",
+        "--address",
+        "198.18.12.11",
+        "--protocol-port",
+        "80",
+        "--name",
+        "m1",
+        "--wait",
+        "pool1",
+    ]);
+    assert_eq!(
+        (m1["weight"].as_i64(), m1["protocol_port"].as_i64()),
+        (Some(1), Some(80))
+    );
+    api.ok(&[
+        "loadbalancer",
+        "member",
+        "create",
+        "--address",
+        "198.18.12.12",
+        "--protocol-port",
+        "80",
+        "--name",
+        "m2",
+        "--wait",
+        "pool1",
+    ]);
+    let m1_id = m1["id"].as_str().expect("member id");
+    api.ok(&[
+        "loadbalancer",
+        "member",
+        "set",
+        "--weight",
+        "0",
+        "--wait",
+        "pool1",
+        m1_id,
+    ]);
+    let m1 = api.json(&["loadbalancer", "member", "show", "pool1", m1_id]);
+    assert_eq!(m1["weight"], 0);
+    let members = api.json(&["loadbalancer", "member", "list", "pool1"]);
+    assert_eq!(members.as_array().map(Vec::len), Some(2));
+
+    let hm = api.json(&[
+        "loadbalancer",
+        "healthmonitor",
+        "create",
+        "--delay",
+        "1",
+        "--max-retries",
+        "2",
+        "--timeout",
+        "1",
+        "--type",
+        "HTTP",
+        "--url-path",
+        "/",
+        "--wait",
+        "pool1",
+    ]);
+    assert_eq!(
+        (hm["type"].as_str(), hm["delay"].as_i64()),
+        (Some("HTTP"), Some(1))
+    );
+
+    let policy = api.json(&[
+        "loadbalancer",
+        "l7policy",
+        "create",
+        "--action",
+        "REDIRECT_TO_POOL",
+        "--redirect-pool",
+        "source_ip",
+        "--name",
+        "api",
+        "--wait",
+        "web",
+    ]);
+    assert_eq!(policy["action"], "REDIRECT_TO_POOL");
+    let rule = api.json(&[
+        "loadbalancer",
+        "l7rule",
+        "create",
+        "--compare-type",
+        "STARTS_WITH",
+        "--type",
+        "PATH",
+        "--value",
+        "/api",
+        "--wait",
+        "api",
+    ]);
+    assert_eq!(
+        (rule["type"].as_str(), rule["value"].as_str()),
+        (Some("PATH"), Some("/api"))
+    );
+
+    let status: Value = serde_json::from_str(&api.ok(&["loadbalancer", "status", "show", "lb1"]))
+        .expect("status tree is JSON");
+    let tree = status.to_string();
+    for needle in ["pool1", "m1", "m2", "health_monitor"] {
+        assert!(
+            tree.contains(needle),
+            "{needle} missing from the status tree: {tree}"
+        );
+    }
+
+    api.ok(&["loadbalancer", "delete", "--cascade", "--wait", "lb1"]);
+    let pools = api.json(&["loadbalancer", "pool", "list"]);
+    assert_eq!(pools.as_array().map(Vec::len), Some(0), "{pools}");
+}

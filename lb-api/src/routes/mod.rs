@@ -2,10 +2,18 @@
 //! `/v2`; the Neutron subset under `/v2.0`; version discovery at `/`. Shared handler helpers
 //! (visibility, the load-balancer lock, list plumbing) live here.
 
+pub mod healthmonitors;
+pub mod l7policies;
+pub mod l7rules;
 pub mod list;
 pub mod listeners;
 pub mod loadbalancers;
+pub mod lock;
+pub mod members;
+pub mod members_batch;
 pub mod networks;
+pub mod pool_fields;
+pub mod pools;
 pub mod providers;
 pub mod versions;
 pub mod vip;
@@ -31,6 +39,11 @@ fn octavia() -> Router<AppState> {
     Router::new()
         .merge(loadbalancers::router())
         .merge(listeners::router())
+        .merge(pools::router())
+        .merge(members::router())
+        .merge(healthmonitors::router())
+        .merge(l7policies::router())
+        .merge(l7rules::router())
         .merge(providers::router())
 }
 
