@@ -56,11 +56,6 @@ fn xdp_packets(ns: &Netns, iface: &str) -> u64 {
         .sum()
 }
 
-/// CLOCK_MONOTONIC in ns, the clock of `bpf_ktime_get_ns()`.
-fn monotonic_ns() -> u64 {
-    lb_agent::dataplane::gc::monotonic_ns()
-}
-
 /// The client-side entry of flow `i`, as its first SYN would have created it.
 fn flow(i: u32) -> (FlowKey, FlowValue) {
     let key = FlowKey {
@@ -83,7 +78,7 @@ fn flow(i: u32) -> (FlowKey, FlowValue) {
         _pad: [0; 3],
         // Long enough that no flow expires during the run.
         idle_timeout_ms: 3_600_000,
-        last_seen_ns: monotonic_ns(),
+        last_seen_ns: lb_agent::dataplane::gc::monotonic_ns(),
     };
     (key, value)
 }
@@ -126,9 +121,7 @@ impl Generator {
 
     /// Sends `frames` frames; returns (frames processed by XDP on lb's eth0, seconds).
     fn send(&mut self, bench: &Bench, frames: u32) -> anyhow::Result<(u64, f64)> {
-        let mut md = [0u8; 24];
-        md[4..8].copy_from_slice(&(self.frame.len() as u32).to_ne_bytes());
-        md[12..16].copy_from_slice(&self.ifindex.to_ne_bytes());
+        let md = lb_agent::dataplane::test_run::xdp_md(self.frame.len(), self.ifindex);
         let before = xdp_packets(&bench.lb, "eth0");
         let start = Instant::now();
         let (ebpf, frame) = (&mut self.ebpf, &self.frame);

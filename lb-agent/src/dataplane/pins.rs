@@ -87,9 +87,10 @@ fn check_bpffs(dir: &Path) -> Result<(), DataplaneError> {
         .ancestors()
         .find(|p| p.exists())
         .unwrap_or(Path::new("/"));
-    let c = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes()).map_err(|_| {
-        DataplaneError::BadInterface {
-            iface: existing.display().to_string(),
+    let c = std::ffi::CString::new(existing.as_os_str().as_encoded_bytes()).map_err(|e| {
+        DataplaneError::Pin {
+            path: existing.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
         }
     })?;
     // SAFETY: statfs with a valid C string and a zeroed out-parameter.

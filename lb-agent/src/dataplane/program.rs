@@ -99,12 +99,7 @@ impl Dataplane {
         };
         // allowed_cidrs before the VIPs that refer to them; stale entries after.
         let acl_stale: Vec<(u32, AclKey)> = {
-            let map = self
-                .ebpf
-                .map_mut(ACL)
-                .ok_or(DataplaneError::MissingMap { name: ACL })?;
-            let mut acl: LpmTrie<&mut MapData, AclKey, u8> =
-                LpmTrie::try_from(map).map_err(map_err(ACL))?;
+            let mut acl = acl_map(self)?;
             for &(prefix, key) in &plan.acl {
                 if !old.is_some_and(|o| o.acl.contains(&(prefix, key))) {
                     acl.insert(&Key::new(prefix, key), 1, 0)
@@ -156,12 +151,7 @@ impl Dataplane {
             }
         }
         if !acl_stale.is_empty() {
-            let map = self
-                .ebpf
-                .map_mut(ACL)
-                .ok_or(DataplaneError::MissingMap { name: ACL })?;
-            let mut acl: LpmTrie<&mut MapData, AclKey, u8> =
-                LpmTrie::try_from(map).map_err(map_err(ACL))?;
+            let mut acl = acl_map(self)?;
             for (prefix, key) in acl_stale {
                 acl.remove(&Key::new(prefix, key)).map_err(map_err(ACL))?;
             }
@@ -243,6 +233,14 @@ fn array<'a, V: aya::Pod>(
         .map_mut(name)
         .ok_or(DataplaneError::MissingMap { name })?;
     Array::try_from(map).map_err(map_err(name))
+}
+
+fn acl_map(dp: &mut Dataplane) -> Result<LpmTrie<&mut MapData, AclKey, u8>, DataplaneError> {
+    let map = dp
+        .ebpf
+        .map_mut(ACL)
+        .ok_or(DataplaneError::MissingMap { name: ACL })?;
+    LpmTrie::try_from(map).map_err(map_err(ACL))
 }
 
 fn addr_map(dp: &mut Dataplane) -> Result<HashMap<&mut MapData, AddrKey, u8>, DataplaneError> {

@@ -58,9 +58,10 @@ pub struct RunOptions {
     pub live_batch: Option<u32>,
 }
 
-/// `struct xdp_md` as BPF_PROG_TEST_RUN takes it: data, data_end, data_meta, ingress_ifindex,
-/// rx_queue_index, egress_ifindex.
-fn xdp_md(len: usize, ifindex: u32) -> [u8; 24] {
+/// `struct xdp_md` as BPF_PROG_TEST_RUN takes it (the `ctx_in` of a run): data, data_end,
+/// data_meta, ingress_ifindex, rx_queue_index, egress_ifindex.
+#[must_use]
+pub fn xdp_md(len: usize, ifindex: u32) -> [u8; 24] {
     let mut md = [0u8; 24];
     md[4..8].copy_from_slice(&(len as u32).to_ne_bytes());
     md[12..16].copy_from_slice(&ifindex.to_ne_bytes());

@@ -43,16 +43,19 @@ impl Netns {
 
     /// Runs a program inside the namespace and returns its output, whatever its status.
     pub fn exec(&self, program: &str, args: &[&str]) -> Output {
+        cmd::output("ip", &self.exec_args(program, args))
+    }
+
+    /// `netns exec <ns> <program> <args...>` for `ip`.
+    fn exec_args<'a>(&'a self, program: &'a str, args: &[&'a str]) -> Vec<&'a str> {
         let mut full = vec!["netns", "exec", self.name.as_str(), program];
         full.extend_from_slice(args);
-        cmd::output("ip", &full)
+        full
     }
 
     /// Runs a program inside the namespace, panicking if it fails; returns stdout.
     pub fn exec_ok(&self, program: &str, args: &[&str]) -> String {
-        let mut full = vec!["netns", "exec", self.name.as_str(), program];
-        full.extend_from_slice(args);
-        cmd::run("ip", &full)
+        cmd::run("ip", &self.exec_args(program, args))
     }
 
     /// Starts a long-running program inside the namespace; it is killed when the returned
