@@ -60,6 +60,23 @@ enum Command {
         #[arg(long, default_value_t = 5, value_name = "SECONDS")]
         gc_interval: u64,
     },
+    /// Run as the controller drives it (the production mode).
+    ///
+    /// Reads the configuration file (format: docs/agent-serve.md), attaches the data plane to
+    /// its interfaces (adopting pinned maps), re-applies the last state the controller pushed,
+    /// then serves the agent API over HTTPS with mutual TLS (only clients signed by the
+    /// configured client CA), sends signed UDP heartbeats to the controllers and collects idle
+    /// flows. Ctrl-C/SIGTERM stop the agent; the pinned data plane keeps balancing.
+    Serve {
+        /// Configuration file (TOML).
+        #[arg(
+            long,
+            short = 'c',
+            default_value = "/etc/lb-agent/agent.toml",
+            value_name = "FILE"
+        )]
+        config: PathBuf,
+    },
     /// Take down a pinned data plane: detach its programs and remove its maps.
     Cleanup {
         /// bpffs directory the data plane was pinned under.
@@ -119,6 +136,11 @@ async fn main() -> anyhow::Result<()> {
                 detach_on_exit,
             )
             .await
+        }
+        Command::Serve { config } => {
+            let config = lb_agent::config::AgentConfig::load(&config)?;
+            lb_agent::agent::serve::serve(config, stop_signal()).await?;
+            Ok(())
         }
         Command::Cleanup { pin_dir } => {
             pins::remove(&pin_dir)?;
@@ -263,6 +285,20 @@ async fn serve(
     report(&dataplane.counters()?);
     tracing::info!("agent stopping");
     Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch SIGTERM; Ctrl-C still stops the agent");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 fn report(counters: &Counters) {

@@ -6,14 +6,29 @@
 //! rejected so that an agent older than the controller refuses a state it would only half
 //! understand. `docs/agent-state.md` documents the format with an example.
 
+mod applied;
+pub mod heartbeat;
 mod model;
+pub mod tls;
 mod validate;
 
+pub use applied::Applied;
 pub use model::{Algorithm, DesiredState, L4Protocol, Listener, LoadBalancer, Member, Pool, Snat};
 pub use validate::ValidationError;
 
 /// Version of this contract; bumped on any incompatible change.
 pub const PROTO_VERSION: u32 = 1;
+
+/// The agent API (HTTPS, mutual TLS). `PUT` a [`DesiredState`] → `200` [`Applied`], `400`
+/// `{"error"}` when refused (nothing applied), `409` [`Applied`] when the agent already runs a
+/// newer generation; `GET` → `200` [`Applied`] or `404` when nothing was applied yet.
+pub const STATE_PATH: &str = "/v1/state";
+/// The agent API: `GET` → `200` [`heartbeat::Heartbeat`] (the same report a heartbeat carries).
+pub const STATS_PATH: &str = "/v1/stats";
+/// Default port of the agent API (Octavia's amphora agent listens on 9443).
+pub const AGENT_PORT: u16 = 9443;
+/// Default UDP port of the controller's heartbeat receiver (Octavia's health manager: 5555).
+pub const HEARTBEAT_PORT: u16 = 5555;
 
 /// Why a desired state was refused. Nothing of a refused state is applied.
 #[derive(Debug, thiserror::Error)]

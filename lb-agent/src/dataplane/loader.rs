@@ -29,7 +29,8 @@ use super::{
 use crate::DataplaneError;
 
 /// How XDP is attached to an interface.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AttachMode {
     /// Native (driver) mode, falling back to generic mode if the driver refuses.
     #[default]

@@ -1,0 +1,79 @@
+//! Builds the agent's report (the body of heartbeats and of `GET /v1/stats`) from the running
+//! state and the data plane's per-listener and per-member counters.
+
+use lb_proto::{
+    DesiredState,
+    heartbeat::{Heartbeat, ListenerReport, ListenerStatus, MemberReport, MemberStatus},
+};
+
+use crate::{DataplaneError, dataplane::Dataplane};
+
+/// The report for `host_id` at `sent_at_ms`.
+pub fn build(
+    host_id: &str,
+    sent_at_ms: u64,
+    state: Option<&DesiredState>,
+    dataplane: &Dataplane,
+) -> Result<Heartbeat, DataplaneError> {
+    let mut heartbeat = Heartbeat {
+        host_id: host_id.to_owned(),
+        sent_at_ms,
+        applied: state.map(DesiredState::applied),
+        listeners: Vec::new(),
+        members: Vec::new(),
+    };
+    let Some(state) = state else {
+        return Ok(heartbeat);
+    };
+    for lb in &state.loadbalancers {
+        for listener in &lb.listeners {
+            let stats = dataplane.listener_stats(&listener.id)?.unwrap_or_default();
+            let usable_pool = listener.default_pool_id.as_ref().is_some_and(|id| {
+                lb.pools
+                    .iter()
+                    .any(|p| &p.id == id && p.admin_state_up && !p.members.is_empty())
+            });
+            let status = if !lb.admin_state_up || !listener.admin_state_up || !usable_pool {
+                ListenerStatus::Down
+            } else if u64::try_from(listener.connection_limit).is_ok_and(|l| stats.active >= l) {
+                ListenerStatus::Full
+            } else {
+                ListenerStatus::Open
+            };
+            heartbeat.listeners.push(ListenerReport {
+                id: listener.id.clone(),
+                status,
+                active_connections: stats.active,
+                total_connections: stats.traffic.opened,
+                bytes_in: stats.traffic.bytes_in,
+                bytes_out: stats.traffic.bytes_out,
+                request_errors: 0,
+            });
+        }
+        for pool in &lb.pools {
+            for member in &pool.members {
+                let status = if !member.admin_state_up {
+                    MemberStatus::Maint
+                } else if member.weight == 0 {
+                    MemberStatus::Drain
+                } else {
+                    MemberStatus::NoCheck
+                };
+                heartbeat.members.push(MemberReport {
+                    id: member.id.clone(),
+                    pool_id: pool.id.clone(),
+                    status,
+                });
+            }
+        }
+    }
+    Ok(heartbeat)
+}
+
+/// Milliseconds since the Unix epoch.
+#[must_use]
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
