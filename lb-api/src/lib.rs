@@ -2,7 +2,9 @@
 //! so tests can drive it with `oneshot` without a server.
 
 pub mod auth;
+pub mod certs;
 pub mod config;
+pub mod controller;
 pub mod error;
 pub mod model;
 pub mod provider;
@@ -18,6 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::{
     config::Config,
+    controller::{Controller, ControllerConfig, ControllerError},
     provider::{DriverHandle, noop::Noop},
     store::{SqliteStore, Store, StoreError},
 };
@@ -51,13 +54,38 @@ impl AppState {
     /// Open the SQLite database at `url` (created and migrated on first start), and complete
     /// whatever a previous process left pending.
     pub async fn open(url: &str, config: Config) -> Result<Self, StoreError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(url).await?);
+        let store = open_store(url).await?;
         let lock = Arc::new(Mutex::new(()));
         Noop::new(store.clone(), lock.clone(), config.noop_delay)
             .resume()
             .await?;
         Ok(Self::new(store, config))
     }
+
+    /// Open the database at `url` with the controller as the provider driver: it serves the
+    /// amphora provider (the default) on registered hosts, completes `noop` load balancers
+    /// itself, and resumes whatever a previous process left pending.
+    pub async fn open_controlled(
+        url: &str,
+        config: Config,
+        controller: ControllerConfig,
+    ) -> Result<Self, ControllerError> {
+        let store = open_store(url).await?;
+        let lock = Arc::new(Mutex::new(()));
+        let driver = Controller::new(store.clone(), lock.clone(), controller)?;
+        driver.start().await?;
+        Ok(Self {
+            store,
+            config: Arc::new(config),
+            lock,
+            driver: Arc::new(driver),
+        })
+    }
+}
+
+/// Opens (creating and migrating) the store at `url`.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SqliteStore::open(url).await?))
 }
 
 /// The whole HTTP application.

@@ -1,6 +1,6 @@
 //! `lb-api`: the API server binary (CLI, logging, signals). The application lives in the library.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -34,6 +34,99 @@ enum Command {
         /// How long the noop provider waits before completing a change (milliseconds).
         #[arg(long, default_value_t = 100, value_name = "MS")]
         noop_delay_ms: u64,
+        /// Run the controller: the certificate directory made by `lb-api certs init`. With it
+        /// the default provider (amphora) places load balancers on registered hosts and pushes
+        /// them to their agents over mutual TLS; without it every provider is served by the
+        /// noop driver (API only, nothing reaches a data plane).
+        #[arg(long, env = "LB_API_CERTS", value_name = "DIR")]
+        certs: Option<PathBuf>,
+        /// UDP address the controller receives agents' heartbeats on.
+        #[arg(
+            long,
+            default_value = "127.0.0.1:5555",
+            value_name = "ADDR:PORT",
+            requires = "certs"
+        )]
+        heartbeat_bind: SocketAddr,
+        /// Seconds without a heartbeat after which a host's load balancers get operating
+        /// status ERROR.
+        #[arg(long, default_value_t = 10, value_name = "SECONDS", requires = "certs")]
+        heartbeat_timeout: u64,
+        /// Seconds a change is retried against an unreachable agent before it ends in ERROR.
+        #[arg(long, default_value_t = 20, value_name = "SECONDS", requires = "certs")]
+        retry_deadline: u64,
+    },
+    /// Make the certificates of controller↔agent mutual TLS.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Register, list and remove amphora hosts (works on the database directly).
+    #[command(subcommand)]
+    Host(HostCommand),
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Create a server CA, a client CA, the controller's client certificate and the heartbeat
+    /// key in DIR (refuses to overwrite an existing CA).
+    Init {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Write an agent's bundle into OUT: agent.pem/agent-key.pem (server certificate for its
+    /// management addresses, signed by the server CA), client-ca.pem and heartbeat.key.
+    IssueAgent {
+        /// The controller's certificate directory.
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// The host's name (certificate CN and DNS SAN).
+        #[arg(long)]
+        name: String,
+        /// Management address the controller dials (repeat for several).
+        #[arg(long = "address", required = true, value_name = "IP")]
+        addresses: Vec<std::net::IpAddr>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum HostCommand {
+    /// Register an amphora host running `lb-agent serve`.
+    Add {
+        /// Database URL (as `serve --db`).
+        #[arg(long, env = "LB_API_DB", value_name = "URL")]
+        db: Option<String>,
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// Management address of its agent API (an IP SAN of its certificate).
+        #[arg(long, value_name = "IP")]
+        address: String,
+        /// Agent API port.
+        #[arg(long, default_value_t = lb_proto::AGENT_PORT)]
+        port: u16,
+        /// Subnet (id or name) whose VIPs it serves (repeat for several).
+        #[arg(long = "subnet", value_name = "SUBNET")]
+        subnets: Vec<String>,
+        /// Member-side IPv4 source address for full NAT.
+        #[arg(long, value_name = "IP")]
+        snat_ipv4: Option<String>,
+        /// Member-side IPv6 source address for full NAT.
+        #[arg(long, value_name = "IP")]
+        snat_ipv6: Option<String>,
+    },
+    /// List registered hosts (JSON lines).
+    List {
+        #[arg(long, env = "LB_API_DB", value_name = "URL")]
+        db: Option<String>,
+    },
+    /// Remove a host that serves no load balancer.
+    Remove {
+        #[arg(long, env = "LB_API_DB", value_name = "URL")]
+        db: Option<String>,
+        /// Host id or name.
+        host: String,
     },
 }
 
@@ -51,15 +144,97 @@ async fn main() -> anyhow::Result<()> {
             db,
             noauth_project,
             noop_delay_ms,
+            certs,
+            heartbeat_bind,
+            heartbeat_timeout,
+            retry_deadline,
         } => {
             let config = lb_api::config::Config {
                 noauth_default_project: noauth_project,
                 noop_delay: std::time::Duration::from_millis(noop_delay_ms),
                 ..lb_api::config::Config::default()
             };
-            serve(bind, db, config).await
+            let controller = certs.map(|dir| {
+                let mut c = lb_api::controller::ControllerConfig::new(&dir);
+                c.heartbeat_bind = heartbeat_bind;
+                c.heartbeat_timeout = Duration::from_secs(heartbeat_timeout);
+                c.retry_deadline = Duration::from_secs(retry_deadline);
+                c
+            });
+            serve(bind, db, config, controller).await
+        }
+        Command::Certs(CertsCommand::Init { dir }) => {
+            lb_api::certs::init(&dir)?;
+            println!("certificates written to {}", dir.display());
+            Ok(())
+        }
+        Command::Certs(CertsCommand::IssueAgent {
+            dir,
+            name,
+            addresses,
+            out,
+        }) => {
+            lb_api::certs::issue_agent(&dir, &name, &addresses, &out)?;
+            println!("agent bundle for {name} written to {}", out.display());
+            Ok(())
+        }
+        Command::Host(command) => host(command).await,
+    }
+}
+
+async fn store_at(db: Option<String>) -> anyhow::Result<std::sync::Arc<dyn lb_api::store::Store>> {
+    let db = match db {
+        Some(url) => url,
+        None => default_db()?,
+    };
+    lb_api::open_store(&db)
+        .await
+        .with_context(|| format!("opening database {db}"))
+}
+
+async fn host(command: HostCommand) -> anyhow::Result<()> {
+    use lb_api::controller::registry;
+    match command {
+        HostCommand::Add {
+            db,
+            name,
+            address,
+            port,
+            subnets,
+            snat_ipv4,
+            snat_ipv6,
+        } => {
+            let store = store_at(db).await?;
+            let host = registry::register(
+                &*store,
+                registry::HostInput {
+                    name,
+                    address,
+                    port,
+                    subnets,
+                    snat_ipv4,
+                    snat_ipv6,
+                    admin_state_up: true,
+                },
+            )
+            .await?;
+            println!("{}", registry::wire(&host, 0));
+        }
+        HostCommand::List { db } => {
+            let store = store_at(db).await?;
+            let hosts: Vec<lb_api::controller::host::Host> =
+                lb_api::store::list(&*store, &lb_api::store::Select::all()).await?;
+            for h in hosts {
+                println!("{}", registry::wire(&h, 0));
+            }
+        }
+        HostCommand::Remove { db, host } => {
+            let store = store_at(db).await?;
+            registry::remove(&*store, &host).await?;
+            println!("host {host} removed");
         }
     }
+    Ok(())
 }
 
 /// The default database URL (see `serve --help`), creating its directory.
@@ -76,14 +251,20 @@ async fn serve(
     bind: SocketAddr,
     db: Option<String>,
     config: lb_api::config::Config,
+    controller: Option<lb_api::controller::ControllerConfig>,
 ) -> anyhow::Result<()> {
     let db = match db {
         Some(url) => url,
         None => default_db()?,
     };
-    let state = lb_api::AppState::open(&db, config)
-        .await
-        .with_context(|| format!("opening database {db}"))?;
+    let state = match controller {
+        Some(c) => lb_api::AppState::open_controlled(&db, config, c)
+            .await
+            .with_context(|| format!("starting the controller on {db}"))?,
+        None => lb_api::AppState::open(&db, config)
+            .await
+            .with_context(|| format!("opening database {db}"))?,
+    };
     tracing::info!(%db, "database ready");
     let listener = tokio::net::TcpListener::bind(bind)
         .await

@@ -10,6 +10,12 @@ use std::sync::Arc;
 pub trait Driver: Send + Sync + 'static {
     /// Something under load balancer `lb_id` entered a `PENDING_*` state.
     fn changed(&self, lb_id: &str);
+
+    /// An operator asked for a failover of `lb_id` (already `PENDING_UPDATE`): re-push, or
+    /// move it to another host when its own is gone.
+    fn failover(&self, lb_id: &str) {
+        self.changed(lb_id);
+    }
 }
 
 /// Shared handle to the active driver.

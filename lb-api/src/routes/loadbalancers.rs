@@ -256,10 +256,16 @@ async fn stats(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     lb_graph(&st, &ctx, &id).await?;
+    let rows: Vec<crate::controller::host::ListenerStats> =
+        store::list(&*st.store, &Select::lb(&id)).await?;
+    let sum =
+        |f: fn(&crate::controller::host::ListenerStats) -> u64| -> u64 { rows.iter().map(f).sum() };
     Ok(ok(
         "stats",
-        json!({"bytes_in": 0, "bytes_out": 0, "active_connections": 0,
-               "total_connections": 0, "request_errors": 0}),
+        json!({"bytes_in": sum(|r| r.bytes_in), "bytes_out": sum(|r| r.bytes_out),
+               "active_connections": sum(|r| r.active_connections),
+               "total_connections": sum(|r| r.total_connections),
+               "request_errors": sum(|r| r.request_errors)}),
     ))
 }
 
@@ -280,6 +286,6 @@ async fn failover(
     }
     lb.c.begin_update();
     st.store.commit(vec![store::put(&lb)?]).await?;
-    st.driver.changed(&id);
+    st.driver.failover(&id);
     Ok(accepted())
 }

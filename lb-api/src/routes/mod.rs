@@ -2,7 +2,9 @@
 //! `/v2`; the Neutron subset under `/v2.0`; version discovery at `/`. Shared handler helpers
 //! (visibility, the load-balancer lock, list plumbing) live here.
 
+pub mod amphorae;
 pub mod healthmonitors;
+pub mod hosts;
 pub mod l7policies;
 pub mod l7rules;
 pub mod list;
@@ -47,6 +49,13 @@ fn octavia() -> Router<AppState> {
         .merge(providers::router())
 }
 
+/// Octavia's admin resources (amphorae) and our amphora-host registry.
+fn octavia_admin() -> Router<AppState> {
+    Router::new()
+        .merge(amphorae::router())
+        .merge(hosts::router())
+}
+
 /// Every route the API serves.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -57,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         // resource names do not collide with Octavia's).
         .nest("/v2", octavia().merge(networks::router()))
         .nest("/v2.0", networks::router())
+        .nest("/v2/octavia", octavia_admin())
+        .nest("/v2.0/octavia", octavia_admin())
         .with_state(state);
     Router::new()
         .merge(versions::router())

@@ -183,6 +183,12 @@ pub struct NsProcess {
 }
 
 impl NsProcess {
+    /// Takes ownership of a child started elsewhere (e.g. with its output redirected).
+    #[must_use]
+    pub fn from_child(child: Child) -> Self {
+        Self { child }
+    }
+
     /// The underlying child, e.g. to wait for it.
     pub fn child(&mut self) -> &mut Child {
         &mut self.child

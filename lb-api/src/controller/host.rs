@@ -1,0 +1,116 @@
+//! Amphora hosts (registered by an operator) and placements (which host serves which load
+//! balancer), stored as rows like every other object.
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::Object;
+
+/// A host running `lb-agent serve`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    /// Management address the controller dials (the agent certificate's IP SAN).
+    pub address: String,
+    /// Agent API port.
+    pub port: u16,
+    /// Subnets (ids) whose VIPs this host can serve.
+    pub subnet_ids: Vec<String>,
+    /// Member-side source addresses for full NAT.
+    pub snat_ipv4: Option<String>,
+    pub snat_ipv6: Option<String>,
+    /// `false` keeps new load balancers off the host.
+    pub admin_state_up: bool,
+    /// Generation of the last desired state rendered for the host (the recorded intent).
+    pub generation: u64,
+    /// Content hash of that state.
+    pub desired_hash: Option<String>,
+    /// What the agent confirmed last (push response or heartbeat).
+    pub applied_generation: Option<u64>,
+    pub applied_hash: Option<String>,
+    /// Why the last push failed, if it did.
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: Option<String>,
+}
+
+impl Object for Host {
+    const KIND: &'static str = "amphora_host";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn lb_id(&self) -> Option<&str> {
+        None
+    }
+    fn parent_id(&self) -> Option<&str> {
+        None
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+/// Load balancer `lb_id` is served by host `host_id` (row id = `lb_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub lb_id: String,
+    /// The id the amphora API shows for this placement.
+    #[serde(default)]
+    pub amphora_id: String,
+    pub host_id: String,
+    pub created_at: String,
+}
+
+impl Object for Placement {
+    const KIND: &'static str = "placement";
+    fn id(&self) -> &str {
+        &self.lb_id
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn lb_id(&self) -> Option<&str> {
+        Some(&self.lb_id)
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.host_id)
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+/// Cumulative counters of one listener as its agent last reported them (row id = listener id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerStats {
+    pub listener_id: String,
+    pub lb_id: String,
+    pub active_connections: u64,
+    pub total_connections: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub request_errors: u64,
+    pub created_at: String,
+}
+
+impl Object for ListenerStats {
+    const KIND: &'static str = "listener_stats";
+    fn id(&self) -> &str {
+        &self.listener_id
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn lb_id(&self) -> Option<&str> {
+        Some(&self.lb_id)
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.listener_id)
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}

@@ -1,0 +1,155 @@
+//! Renders the desired state of one amphora host (lb-proto) from the store: every load balancer
+//! placed on it with what is not being deleted. Objects in `PENDING_CREATE`/`PENDING_UPDATE` are
+//! rendered as they will be; `PENDING_DELETE` ones are left out.
+//!
+//! The data plane balances TCP and UDP. Until the L7 proxy exists, HTTP and HTTPS listeners are
+//! balanced at layer 4 (as TCP: no L7 policies, no header insertion, no cookie persistence);
+//! listeners the data plane cannot serve at all (TERMINATED_HTTPS, SCTP, PROMETHEUS) are
+//! skipped and listed in [`Rendered::skipped`].
+
+use std::net::IpAddr;
+
+use lb_proto::{Algorithm, DesiredState, L4Protocol, PROTO_VERSION, Snat};
+
+use super::host::Host;
+use crate::model::{common::Prov, graph::Graph, listener::Listener, member::Member, pool::Pool};
+
+/// A rendered host state.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub state: DesiredState,
+    /// `(listener id, reason)` for listeners not rendered.
+    pub skipped: Vec<(String, String)>,
+}
+
+fn live(p: Prov) -> bool {
+    !matches!(p, Prov::PendingDelete | Prov::Deleted)
+}
+
+fn l4(protocol: &str) -> Option<L4Protocol> {
+    match protocol {
+        "TCP" | "HTTP" | "HTTPS" => Some(L4Protocol::Tcp),
+        "UDP" => Some(L4Protocol::Udp),
+        _ => None,
+    }
+}
+
+fn algorithm(name: &str) -> Algorithm {
+    match name {
+        "LEAST_CONNECTIONS" => Algorithm::LeastConnections,
+        "SOURCE_IP" => Algorithm::SourceIp,
+        "SOURCE_IP_PORT" => Algorithm::SourceIpPort,
+        _ => Algorithm::RoundRobin,
+    }
+}
+
+fn clamp_u16(v: i64) -> u16 {
+    u16::try_from(v).unwrap_or(0)
+}
+
+fn clamp_u32(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn member(m: &Member) -> Option<lb_proto::Member> {
+    Some(lb_proto::Member {
+        id: m.c.id.clone(),
+        address: m.address.parse().ok()?,
+        protocol_port: clamp_u16(m.protocol_port),
+        weight: u16::try_from(m.weight.clamp(0, 256)).unwrap_or(1),
+        backup: m.backup,
+        admin_state_up: m.c.admin_state_up,
+    })
+}
+
+fn pool(g: &Graph, p: &Pool) -> lb_proto::Pool {
+    lb_proto::Pool {
+        id: p.c.id.clone(),
+        lb_algorithm: algorithm(&p.lb_algorithm),
+        admin_state_up: p.c.admin_state_up,
+        members: g
+            .members
+            .iter()
+            .filter(|m| m.pool_id == p.c.id && live(m.c.provisioning_status))
+            .filter_map(member)
+            .collect(),
+    }
+}
+
+fn listener(l: &Listener, protocol: L4Protocol, pools: &[lb_proto::Pool]) -> lb_proto::Listener {
+    lb_proto::Listener {
+        id: l.c.id.clone(),
+        protocol,
+        protocol_port: clamp_u16(l.protocol_port),
+        admin_state_up: l.c.admin_state_up,
+        // Octavia accepts 0; HAProxy reads maxconn 0 as "no limit of its own".
+        connection_limit: if l.connection_limit == 0 {
+            -1
+        } else {
+            l.connection_limit
+        },
+        allowed_cidrs: l.allowed_cidrs.clone(),
+        timeout_client_data: clamp_u32(l.timeout_client_data),
+        timeout_member_data: clamp_u32(l.timeout_member_data),
+        default_pool_id: l
+            .default_pool_id
+            .clone()
+            .filter(|id| pools.iter().any(|p| &p.id == id)),
+    }
+}
+
+/// One load balancer's part of the host state, or `None` when it is being deleted.
+pub fn loadbalancer(
+    g: &Graph,
+    lb_id: &str,
+    skipped: &mut Vec<(String, String)>,
+) -> Option<lb_proto::LoadBalancer> {
+    let lb = g.lb(lb_id).filter(|lb| live(lb.c.provisioning_status))?;
+    let vip_address: IpAddr = lb.vip_address.as_deref()?.parse().ok()?;
+    let pools: Vec<lb_proto::Pool> = g
+        .pools
+        .iter()
+        .filter(|p| live(p.c.provisioning_status))
+        .map(|p| pool(g, p))
+        .collect();
+    let mut listeners = Vec::new();
+    for l in g.listeners.iter().filter(|l| live(l.c.provisioning_status)) {
+        match l4(&l.protocol) {
+            Some(protocol) => listeners.push(listener(l, protocol, &pools)),
+            None => skipped.push((
+                l.c.id.clone(),
+                format!(
+                    "{} listeners are not served by the data plane yet",
+                    l.protocol
+                ),
+            )),
+        }
+    }
+    Some(lb_proto::LoadBalancer {
+        id: lb.c.id.clone(),
+        vip_address,
+        admin_state_up: lb.c.admin_state_up,
+        listeners,
+        pools,
+    })
+}
+
+/// The host's whole state at `generation` from the graphs of the load balancers placed on it.
+pub fn host(host: &Host, generation: u64, graphs: &[(String, Graph)]) -> Rendered {
+    let mut skipped = Vec::new();
+    let loadbalancers = graphs
+        .iter()
+        .filter_map(|(lb_id, g)| loadbalancer(g, lb_id, &mut skipped))
+        .collect();
+    let state = DesiredState {
+        version: PROTO_VERSION,
+        generation,
+        snat: Snat {
+            ipv4: host.snat_ipv4.as_deref().and_then(|a| a.parse().ok()),
+            ipv6: host.snat_ipv6.as_deref().and_then(|a| a.parse().ok()),
+            ..Snat::default()
+        },
+        loadbalancers,
+    };
+    Rendered { state, skipped }
+}
