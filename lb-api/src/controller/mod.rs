@@ -199,6 +199,17 @@ impl Controller {
     }
 }
 
+/// Environment variable naming a crash point (`after_intent`, `after_push`): the process aborts
+/// there, as `kill -9` would, so tests can crash the controller at an exact step of a change.
+pub const CRASH_ENV: &str = "LB_API_CRASH_AT";
+
+pub(crate) fn crash_point(name: &str) {
+    if std::env::var(CRASH_ENV).is_ok_and(|v| v == name) {
+        eprintln!("{CRASH_ENV}={name}: aborting");
+        std::process::abort();
+    }
+}
+
 fn lock_set(set: &std::sync::Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<String>> {
     set.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)

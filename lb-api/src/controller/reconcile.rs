@@ -48,8 +48,13 @@ pub fn has_pending(g: &Graph) -> bool {
             .any(|o| o.c.provisioning_status.is_pending())
 }
 
-/// Queues every load balancer with pending work (at start: what a previous process left).
+/// Queues every load balancer with pending work (at start: what a previous process left), and
+/// remembers what each host should run, so an agent that already runs it is not pushed again.
 pub(crate) async fn queue_all_pending(inner: &Inner) -> Result<usize, StoreError> {
+    let hosts: Vec<Host> = store::list(&*inner.store, &Select::all()).await?;
+    for h in hosts {
+        lock_hosts(inner).entry(h.id.clone()).or_default().desired = h.desired_hash;
+    }
     let lbs: Vec<LoadBalancer> = store::list(&*inner.store, &Select::all()).await?;
     let mut n = 0;
     for lb in lbs
@@ -267,6 +272,7 @@ async fn push_host(inner: &Inner, host_id: &str) -> Result<(), StoreError> {
             .entry(host_id.to_owned())
             .or_default()
             .desired = host.desired_hash.clone();
+        super::crash_point("after_intent");
         (host, rendered, settled)
     };
 
@@ -276,6 +282,7 @@ async fn push_host(inner: &Inner, host_id: &str) -> Result<(), StoreError> {
         source: serde::de::Error::custom("address is not an IP address"),
     })?;
     let result = inner.client.push(address, host.port, &rendered.state).await;
+    super::crash_point("after_push");
     lock_hosts(inner)
         .entry(host_id.to_owned())
         .or_default()

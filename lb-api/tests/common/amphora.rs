@@ -85,6 +85,7 @@ impl Amphora {
                     "50".into(),
                 ],
                 log: true,
+                env: Vec::new(),
             },
         );
         api.json(&["network", "create", "private"]);

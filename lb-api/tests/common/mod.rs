@@ -34,6 +34,9 @@ pub fn under_ci() -> bool {
 /// `lb-api serve` on a free loopback port with a fresh database; killed on drop.
 pub struct Api {
     child: Child,
+    port: u16,
+    extra: Vec<String>,
+    log: bool,
     url: String,
     cli: PathBuf,
     /// Namespace the server and the CLI run in (`None`: the test's own).
@@ -52,6 +55,8 @@ pub struct ApiArgs<'a> {
     pub extra: Vec<String>,
     /// Keep the server's log in `<dir>/lb-api.log` instead of discarding it.
     pub log: bool,
+    /// Extra environment of the server.
+    pub env: Vec<(String, String)>,
 }
 
 fn command_in(ns: Option<&str>, program: &std::path::Path) -> Command {
@@ -63,6 +68,37 @@ fn command_in(ns: Option<&str>, program: &std::path::Path) -> Command {
         }
         None => Command::new(program),
     }
+}
+
+fn spawn(
+    ns: Option<&str>,
+    port: u16,
+    db: &str,
+    extra: &[String],
+    log: bool,
+    env: &[(String, String)],
+    dir: &std::path::Path,
+) -> Child {
+    let log = if log {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("lb-api.log"))
+            .expect("log file");
+        Stdio::from(file)
+    } else {
+        Stdio::null()
+    };
+    let mut cmd = command_in(ns, std::path::Path::new(env!("CARGO_BIN_EXE_lb-api")));
+    cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db", db])
+        .args(["--noauth-project", "demo"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("start lb-api")
 }
 
 impl Api {
@@ -83,41 +119,76 @@ impl Api {
             .expect("free port")
             .port();
         let db = format!("sqlite://{}", dir.path().join("lb.db").display());
-        let log = if args.log {
-            Stdio::from(std::fs::File::create(dir.path().join("lb-api.log")).expect("log file"))
-        } else {
-            Stdio::null()
-        };
-        let child = command_in(args.ns, std::path::Path::new(env!("CARGO_BIN_EXE_lb-api")))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db", &db])
-            .args(["--noauth-project", "demo"])
-            .args(&args.extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start lb-api");
-        let url = format!("http://127.0.0.1:{port}");
+        let ns = args.ns.map(str::to_owned);
+        let child = spawn(
+            ns.as_deref(),
+            port,
+            &db,
+            &args.extra,
+            args.log,
+            &args.env,
+            dir.path(),
+        );
         let mut api = Self {
             child,
-            url,
+            port,
+            extra: args.extra,
+            log: args.log,
+            url: format!("http://127.0.0.1:{port}"),
             cli,
-            ns: args.ns.map(str::to_owned),
+            ns,
             db,
             dir,
         };
+        api.wait_listening();
+        api
+    }
+
+    fn wait_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !api.listening(port) {
-            if let Ok(Some(status)) = api.child.try_wait() {
-                panic!("lb-api exited ({status}):\n{}", api.log());
+        while !self.listening(self.port) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("lb-api exited ({status}):\n{}", self.log());
             }
             assert!(
                 Instant::now() < deadline,
                 "lb-api did not listen on {}",
-                api.url
+                self.url
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        api
+    }
+
+    /// Starts the server again on the same port and database (after it died or was killed),
+    /// with `env` added.
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        self.kill();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.child = spawn(
+            self.ns.as_deref(),
+            self.port,
+            &self.db,
+            &self.extra,
+            self.log,
+            &env,
+            self.dir.path(),
+        );
+        self.wait_listening();
+    }
+
+    /// Waits until the server exits by itself (e.g. at a crash point); false after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     fn listening(&self, port: u16) -> bool {
@@ -142,7 +213,7 @@ impl Api {
         self.dir.path()
     }
 
-    /// Kills the server (as `kill -9`) and starts it again on the same port and database.
+    /// Kills the server (as `kill -9`).
     pub fn kill(&mut self) {
         if let Err(e) = self.child.kill() {
             eprintln!("kill lb-api: {e}");
