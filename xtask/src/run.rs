@@ -1,7 +1,5 @@
-//! `cargo xtask run`: builds and starts the service in the foreground.
-//!
-//! Today that is lb-api alone on 127.0.0.1:9876; the full demo (agent, namespaces, members)
-//! arrives with the controller.
+//! `cargo xtask run`: the demo (see `demo.rs`; root), or with `--api-only` lb-api alone in the
+//! foreground with the noop provider.
 
 use crate::{
     setup,
@@ -13,9 +11,15 @@ pub struct Args {
     /// Address for lb-api to listen on.
     #[arg(long, default_value = "127.0.0.1:9876")]
     bind: String,
+    /// Run only lb-api (noop provider, no namespaces, no root needed).
+    #[arg(long)]
+    api_only: bool,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    if !args.api_only {
+        return crate::demo::run(&args.bind);
+    }
     setup::run(&setup::Args::default())?;
     step(&format!(
         "starting lb-api on http://{}/ (Ctrl-C stops it); try: curl -s http://{}/",
@@ -29,5 +33,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         "serve",
         "--bind",
         &args.bind,
+        "--noauth-project",
+        "demo",
     ]))
 }

@@ -117,6 +117,10 @@ pub async fn serve(
     };
     beats.abort();
     handle.graceful_shutdown(Some(Duration::from_secs(2)));
-    tracing::info!("agent stopping; the pinned data plane keeps balancing");
+    if config.pins().is_some() {
+        tracing::info!("agent stopping; the pinned data plane keeps balancing");
+    } else {
+        tracing::info!("agent stopping; the data plane goes with it (no pins)");
+    }
     result
 }

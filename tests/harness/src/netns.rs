@@ -89,6 +89,28 @@ impl Netns {
         })
     }
 
+    /// Creates a veth pair between the root namespace (`root_end`, e.g. a management link)
+    /// and this namespace (`local`), both up. Deleting the namespace deletes the pair.
+    pub fn veth_to_root(&self, local: &str, root_end: &str) {
+        cmd::run(
+            "ip",
+            &[
+                "link",
+                "add",
+                root_end,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                local,
+                "netns",
+                self.name.as_str(),
+            ],
+        );
+        cmd::run("ip", &["link", "set", root_end, "up"]);
+        self.up(local);
+    }
+
     /// Creates a veth pair: `local` in this namespace, `peer` in `peer_ns`, both up.
     pub fn veth(&self, local: &str, peer_ns: &Self, peer: &str) {
         cmd::run(

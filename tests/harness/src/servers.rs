@@ -107,3 +107,65 @@ pub fn udp(ns: &Netns, addr: SocketAddr, reply: &str) -> Server {
         thread: Some(thread),
     }
 }
+
+/// HTTP/1.x server at `addr` in `ns`: answers every request with `200` and `"<body>\n"`, for
+/// [`LIFETIME`] at most.
+#[must_use]
+pub fn http(ns: &Netns, addr: SocketAddr, body: &str) -> Server {
+    http_for(ns, addr, body, LIFETIME)
+}
+
+/// [`http`] with its own lifetime bound (demos run longer than tests).
+#[must_use]
+pub fn http_for(ns: &Netns, addr: SocketAddr, body: &str, lifetime: Duration) -> Server {
+    let listener = ns
+        .enter(|| TcpListener::bind(addr))
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("nonblocking: {e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let body = format!("{body}\n");
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let thread = std::thread::spawn(move || {
+        let deadline = Instant::now() + lifetime;
+        while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+            match listener.accept() {
+                Ok((s, _)) => answer_http(s, response.as_bytes()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    });
+    Server {
+        stop,
+        thread: Some(thread),
+    }
+}
+
+/// Reads one request head (bounded in size and time) and writes the response.
+fn answer_http(mut s: TcpStream, response: &[u8]) {
+    if s.set_nonblocking(false).is_err()
+        || s.set_read_timeout(Some(Duration::from_secs(1))).is_err()
+    {
+        return;
+    }
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    // A client that went away is not the server's problem.
+    if s.write_all(response).is_ok() {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+}
