@@ -182,3 +182,96 @@ pub fn issue_agent(
         true,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{os::unix::fs::PermissionsExt as _, sync::Arc};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// A TLS exchange between an agent (bundle) and a controller (certificate dir): whether
+    /// the agent served the client.
+    async fn handshake(agent: &Path, controller: &Path, server_ca: &Path) -> bool {
+        let server = lb_proto::tls::server_config(
+            &agent.join(files::AGENT),
+            &agent.join(files::AGENT_KEY),
+            &agent.join(files::CLIENT_CA),
+        )
+        .unwrap();
+        let client = lb_proto::tls::client_config(
+            &server_ca.join(files::SERVER_CA),
+            &controller.join(files::CONTROLLER),
+            &controller.join(files::CONTROLLER_KEY),
+        )
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let serve = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                return false;
+            };
+            let mut b = [0u8; 4];
+            tls.read_exact(&mut b).await.is_ok() && tls.write_all(b"pong").await.is_ok()
+        });
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let talked = match connector.connect(name, tcp).await {
+            Ok(mut tls) => {
+                let mut b = [0u8; 4];
+                tls.write_all(b"ping").await.is_ok() && tls.read_exact(&mut b).await.is_ok()
+            }
+            Err(_) => false,
+        };
+        serve.await.unwrap() && talked
+    }
+
+    #[tokio::test]
+    async fn agents_serve_only_the_controller_of_their_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join("ours");
+        let theirs = dir.path().join("theirs");
+        init(&ours).unwrap();
+        init(&theirs).unwrap();
+        let bundle = dir.path().join("agent");
+        issue_agent(&ours, "amp1", &["127.0.0.1".parse().unwrap()], &bundle).unwrap();
+        assert!(
+            handshake(&bundle, &ours, &ours).await,
+            "the controller must be served"
+        );
+        assert!(
+            !handshake(&bundle, &theirs, &ours).await,
+            "a client certificate of another CA must be refused"
+        );
+        assert!(
+            !handshake(&bundle, &ours, &theirs).await,
+            "the controller must not trust an agent of another server CA"
+        );
+    }
+
+    #[test]
+    fn init_keeps_keys_private_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        init(dir.path()).unwrap();
+        for (file, mode) in [
+            (files::SERVER_CA_KEY, 0o600),
+            (files::CLIENT_CA_KEY, 0o600),
+            (files::CONTROLLER_KEY, 0o600),
+            (files::HEARTBEAT_KEY, 0o600),
+            (files::SERVER_CA, 0o644),
+        ] {
+            let meta = std::fs::metadata(dir.path().join(file)).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, mode, "{file}");
+        }
+        let before = std::fs::read(dir.path().join(files::SERVER_CA)).unwrap();
+        assert!(matches!(init(dir.path()), Err(CertError::Exists(_))));
+        assert_eq!(
+            std::fs::read(dir.path().join(files::SERVER_CA)).unwrap(),
+            before
+        );
+    }
+}

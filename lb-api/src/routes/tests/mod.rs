@@ -1,6 +1,7 @@
 //! Handler tests through `app().oneshot()`, one file per resource.
 
 mod healthmonitors;
+mod hosts;
 mod l7policies;
 mod l7rules;
 mod listeners;
