@@ -28,6 +28,22 @@ impl TestApp {
         Self { state, _dir: dir }
     }
 
+    /// With the controller as the driver (certificates made in the temporary directory).
+    pub async fn controlled(
+        tune: impl FnOnce(&mut crate::controller::ControllerConfig),
+    ) -> (Self, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let certs = dir.path().join("certs");
+        crate::certs::init(&certs).unwrap();
+        let mut cc = crate::controller::ControllerConfig::new(&certs);
+        tune(&mut cc);
+        let state = AppState::open_controlled(&url, Config::default(), cc)
+            .await
+            .unwrap();
+        (Self { state, _dir: dir }, certs)
+    }
+
     /// Noop provider completing at once.
     pub async fn new() -> Self {
         Self::with_delay(Duration::ZERO).await

@@ -233,3 +233,6 @@ impl Driver for Controller {
         self.changed(lb_id);
     }
 }
+
+#[cfg(test)]
+mod tests;
