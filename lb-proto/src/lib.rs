@@ -13,7 +13,10 @@ pub mod tls;
 mod validate;
 
 pub use applied::Applied;
-pub use model::{Algorithm, DesiredState, L4Protocol, Listener, LoadBalancer, Member, Pool, Snat};
+pub use model::{
+    Algorithm, DesiredState, L4Protocol, Listener, LoadBalancer, Member, Monitor, MonitorType,
+    Pool, Snat,
+};
 pub use validate::ValidationError;
 
 /// Version of this contract; bumped on any incompatible change.

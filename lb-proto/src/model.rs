@@ -132,6 +132,74 @@ pub struct Pool {
     pub admin_state_up: bool,
     #[serde(default)]
     pub members: Vec<Member>,
+    /// The pool's health monitor, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<Monitor>,
+}
+
+/// Health-monitor types (Octavia names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MonitorType {
+    #[serde(rename = "HTTP")]
+    Http,
+    #[serde(rename = "HTTPS")]
+    Https,
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "PING")]
+    Ping,
+    #[serde(rename = "UDP-CONNECT")]
+    UdpConnect,
+    #[serde(rename = "TLS-HELLO")]
+    TlsHello,
+}
+
+/// A pool's health monitor, as Octavia defines it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: MonitorType,
+    /// Seconds between probes of one member.
+    pub delay: u32,
+    /// Seconds a probe may take.
+    pub timeout: u32,
+    /// Consecutive successes that bring a member up (rise).
+    pub max_retries: u32,
+    /// Consecutive failures that take a member down (fall).
+    #[serde(default = "three")]
+    pub max_retries_down: u32,
+    #[serde(default = "yes")]
+    pub admin_state_up: bool,
+    #[serde(default = "get")]
+    pub http_method: String,
+    #[serde(default = "slash")]
+    pub url_path: String,
+    /// `200`, `200,202`, `200-204`.
+    #[serde(default = "ok200")]
+    pub expected_codes: String,
+    /// 1.0 or 1.1.
+    #[serde(default)]
+    pub http_version: Option<f64>,
+    /// `Host` header for HTTP/1.1 probes.
+    #[serde(default)]
+    pub domain_name: Option<String>,
+}
+
+impl Eq for Monitor {}
+
+fn three() -> u32 {
+    3
+}
+fn get() -> String {
+    "GET".into()
+}
+fn slash() -> String {
+    "/".into()
+}
+fn ok200() -> String {
+    "200".into()
 }
 
 /// A member (backend server).
@@ -149,6 +217,11 @@ pub struct Member {
     pub backup: bool,
     #[serde(default = "yes")]
     pub admin_state_up: bool,
+    /// Where health probes go instead of `address`/`protocol_port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_address: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitor_port: Option<u16>,
 }
 
 fn one() -> u16 {

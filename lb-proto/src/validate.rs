@@ -180,7 +180,10 @@ mod tests {
                         weight: 1,
                         backup: false,
                         admin_state_up: true,
+                        monitor_address: None,
+                        monitor_port: None,
                     }],
+                    monitor: None,
                 }],
             }],
         }

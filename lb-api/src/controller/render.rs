@@ -9,10 +9,13 @@
 
 use std::net::IpAddr;
 
-use lb_proto::{Algorithm, DesiredState, L4Protocol, PROTO_VERSION, Snat};
+use lb_proto::{Algorithm, DesiredState, L4Protocol, MonitorType, PROTO_VERSION, Snat};
 
 use super::host::Host;
-use crate::model::{common::Prov, graph::Graph, listener::Listener, member::Member, pool::Pool};
+use crate::model::{
+    common::Prov, graph::Graph, healthmonitor::HealthMonitor, listener::Listener, member::Member,
+    pool::Pool,
+};
 
 /// A rendered host state.
 #[derive(Debug, Clone)]
@@ -59,6 +62,36 @@ fn member(m: &Member) -> Option<lb_proto::Member> {
         weight: u16::try_from(m.weight.clamp(0, 256)).unwrap_or(1),
         backup: m.backup,
         admin_state_up: m.c.admin_state_up,
+        monitor_address: m.monitor_address.as_deref().and_then(|a| a.parse().ok()),
+        monitor_port: m.monitor_port.map(clamp_u16).filter(|p| *p != 0),
+    })
+}
+
+fn monitor(hm: &HealthMonitor) -> Option<lb_proto::Monitor> {
+    let kind = match hm.kind.as_str() {
+        "HTTP" => MonitorType::Http,
+        "HTTPS" => MonitorType::Https,
+        "TCP" => MonitorType::Tcp,
+        "PING" => MonitorType::Ping,
+        "UDP-CONNECT" => MonitorType::UdpConnect,
+        "TLS-HELLO" => MonitorType::TlsHello,
+        // SCTP needs an SCTP socket the data plane does not balance yet.
+        _ => return None,
+    };
+    let count = |v: i64| u32::try_from(v.max(1)).unwrap_or(1);
+    Some(lb_proto::Monitor {
+        id: hm.c.id.clone(),
+        kind,
+        delay: count(hm.delay),
+        timeout: count(hm.timeout),
+        max_retries: count(hm.max_retries),
+        max_retries_down: count(hm.max_retries_down),
+        admin_state_up: hm.c.admin_state_up,
+        http_method: hm.http_method.clone().unwrap_or_else(|| "GET".into()),
+        url_path: hm.url_path.clone().unwrap_or_else(|| "/".into()),
+        expected_codes: hm.expected_codes.clone().unwrap_or_else(|| "200".into()),
+        http_version: hm.http_version,
+        domain_name: hm.domain_name.clone(),
     })
 }
 
@@ -73,6 +106,11 @@ fn pool(g: &Graph, p: &Pool) -> lb_proto::Pool {
             .filter(|m| m.pool_id == p.c.id && live(m.c.provisioning_status))
             .filter_map(member)
             .collect(),
+        monitor: g
+            .hms
+            .iter()
+            .find(|h| h.pool_id == p.c.id && live(h.c.provisioning_status))
+            .and_then(monitor),
     }
 }
 
