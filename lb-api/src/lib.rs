@@ -9,6 +9,8 @@ pub mod provider;
 pub mod routes;
 pub mod store;
 #[cfg(test)]
+mod testpg;
+#[cfg(test)]
 mod testutil;
 
 use std::sync::Arc;
@@ -19,7 +21,7 @@ use tokio::sync::Mutex;
 use crate::{
     config::Config,
     provider::{DriverHandle, noop::Noop},
-    store::{SqliteStore, Store, StoreError},
+    store::{Store, StoreError},
 };
 
 /// Everything a handler needs; cheap to clone.
@@ -48,10 +50,11 @@ impl AppState {
         }
     }
 
-    /// Open the SQLite database at `url` (created and migrated on first start), and complete
-    /// whatever a previous process left pending.
+    /// Open the database at `url` (`sqlite:` created and migrated on first start, or
+    /// `postgres://`; see [`store::open`]), and complete whatever a previous process left
+    /// pending.
     pub async fn open(url: &str, config: Config) -> Result<Self, StoreError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(url).await?);
+        let store = store::open(url).await?;
         let lock = Arc::new(Mutex::new(()));
         Noop::new(store.clone(), lock.clone(), config.noop_delay)
             .resume()

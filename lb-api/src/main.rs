@@ -22,8 +22,9 @@ enum Command {
         /// Address and port to listen on (Octavia's default port is 9876).
         #[arg(long, default_value = "127.0.0.1:9876", value_name = "ADDR:PORT")]
         bind: SocketAddr,
-        /// Database URL: `sqlite://PATH` (file created, schema migrated on first start) or
-        /// `sqlite::memory:`. Default: `sqlite://$XDG_DATA_HOME/lb-api/lb-api.db` when
+        /// Database URL: `sqlite://PATH` (file created, schema migrated on first start),
+        /// `sqlite::memory:`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database
+        /// must exist; tables are created on first start). Default: `sqlite://$XDG_DATA_HOME/lb-api/lb-api.db` when
         /// XDG_DATA_HOME is set, else `sqlite://./lb-api.db` in the current directory.
         #[arg(long, env = "LB_API_DB", value_name = "URL")]
         db: Option<String>,

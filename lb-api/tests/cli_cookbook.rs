@@ -1,7 +1,11 @@
 //! The real `openstack` CLI (python-openstackclient 10.5.0 + python-octaviaclient 3.15.0,
 //! installed by `cargo xtask setup` into a cached venv) against a live `lb-api serve` with its
-//! embedded SQLite store: the cookbook commands a tenant types, asserting on parsed output.
+//! embedded SQLite store, and again with a private PostgreSQL server (`--db postgres://...`, see
+//! `src/testpg.rs`): the cookbook commands a tenant types, asserting on parsed output.
 //! The CLI runs without Keystone (`OS_AUTH_TYPE=none`, one endpoint for Octavia and Neutron).
+
+#[path = "../src/testpg.rs"]
+mod testpg;
 
 use std::{
     net::TcpListener,
@@ -25,22 +29,43 @@ fn under_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// `lb-api serve` on a free loopback port with a fresh database; killed on drop.
+/// Which store `lb-api serve` runs on.
+#[derive(Clone, Copy)]
+enum Db {
+    /// The embedded default: a SQLite file.
+    Sqlite,
+    /// A private PostgreSQL server started for this test.
+    Postgres,
+}
+
+/// `lb-api serve` on a free loopback port with a fresh database; killed on drop (before the
+/// PostgreSQL server, if any, which the `_pg` field then stops and removes).
 struct Api {
     child: Child,
     url: String,
     cli: PathBuf,
     _dir: tempfile::TempDir,
+    _pg: Option<testpg::PgServer>,
 }
 
 impl Api {
-    fn start(cli: PathBuf, noop_delay_ms: u32) -> Self {
+    /// Starts the API, or `None` when the store it needs is not installed (outside CI).
+    fn start(cli: PathBuf, noop_delay_ms: u32, store: Db) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let db = format!("sqlite://{}", dir.path().join("lb.db").display());
+        let (db, pg) = match store {
+            Db::Sqlite => (
+                format!("sqlite://{}", dir.path().join("lb.db").display()),
+                None,
+            ),
+            Db::Postgres => {
+                let pg = testpg::PgServer::start_or_skip("cli_cookbook on PostgreSQL")?;
+                (pg.database("lbapi"), Some(pg))
+            }
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_lb-api"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--db", &db])
             .args([
@@ -59,12 +84,13 @@ impl Api {
             assert!(Instant::now() < deadline, "lb-api did not listen on {url}");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self {
+        Some(Self {
             child,
             url,
             cli,
             _dir: dir,
-        }
+            _pg: pg,
+        })
     }
 
     /// Runs `openstack ARGS` against this API with a clean OS_* environment.
@@ -142,8 +168,19 @@ fn cli_or_skip() -> Option<PathBuf> {
 
 #[test]
 fn load_balancer_and_listener_cookbook() {
+    load_balancer_and_listener_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn load_balancer_and_listener_cookbook_postgres() {
+    load_balancer_and_listener_cookbook_on(Db::Postgres);
+}
+
+fn load_balancer_and_listener_cookbook_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
-    let api = Api::start(cli, 100);
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
 
     let network = api.json(&["network", "create", "private"]);
     assert_eq!(network["name"], "private");
@@ -283,9 +320,20 @@ fn load_balancer_and_listener_cookbook() {
 
 #[test]
 fn changes_to_a_busy_load_balancer_are_refused() {
+    changes_to_a_busy_load_balancer_are_refused_on(Db::Sqlite);
+}
+
+#[test]
+fn changes_to_a_busy_load_balancer_are_refused_postgres() {
+    changes_to_a_busy_load_balancer_are_refused_on(Db::Postgres);
+}
+
+fn changes_to_a_busy_load_balancer_are_refused_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
     // The noop provider takes 30 s to finish: the LB stays PENDING_CREATE meanwhile.
-    let api = Api::start(cli, 30_000);
+    let Some(api) = Api::start(cli, 30_000, db) else {
+        return;
+    };
     api.ok(&["network", "create", "private"]);
     api.ok(&[
         "subnet",
@@ -320,8 +368,19 @@ fn changes_to_a_busy_load_balancer_are_refused() {
 
 #[test]
 fn pool_member_monitor_and_l7_cookbook() {
+    pool_member_monitor_and_l7_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn pool_member_monitor_and_l7_cookbook_postgres() {
+    pool_member_monitor_and_l7_cookbook_on(Db::Postgres);
+}
+
+fn pool_member_monitor_and_l7_cookbook_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
-    let api = Api::start(cli, 100);
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
     api.ok(&["network", "create", "private"]);
     api.ok(&[
         "subnet",
