@@ -35,6 +35,11 @@ enum Command {
         /// How long the noop provider waits before completing a change (milliseconds).
         #[arg(long, default_value_t = 100, value_name = "MS")]
         noop_delay_ms: u64,
+        /// Quota of projects that have none set, e.g. `--default-quota loadbalancer=10`
+        /// (repeatable; resources: loadbalancer, listener, member, pool, healthmonitor,
+        /// l7policy, l7rule; default -1 = unlimited, as Octavia's `[quotas] default_*_quota`).
+        #[arg(long, value_name = "RESOURCE=N")]
+        default_quota: Vec<String>,
     },
 }
 
@@ -52,10 +57,18 @@ async fn main() -> anyhow::Result<()> {
             db,
             noauth_project,
             noop_delay_ms,
+            default_quota,
         } => {
+            let mut quota_defaults = lb_api::model::quota::Limits::default();
+            for spec in &default_quota {
+                quota_defaults
+                    .assign(spec)
+                    .map_err(|e| anyhow::anyhow!("--default-quota {e}"))?;
+            }
             let config = lb_api::config::Config {
                 noauth_default_project: noauth_project,
                 noop_delay: std::time::Duration::from_millis(noop_delay_ms),
+                quota_defaults,
                 ..lb_api::config::Config::default()
             };
             serve(bind, db, config).await

@@ -11,6 +11,7 @@ pub mod loadbalancer;
 pub mod member;
 pub mod network;
 pub mod pool;
+pub mod quota;
 pub mod validate;
 
 /// Implement [`crate::store::Object`] for a type with a `c: Common` field.

@@ -123,6 +123,13 @@ async fn create(
     let project = ctx.owner_for_create(requested_project)?;
     let mut c = Common::create(project.clone(), Oper::Offline, common);
     let _guard = st.lock.lock().await;
+    super::quota_check::enforce(
+        &st,
+        &project,
+        crate::model::quota::Resource::LoadBalancer,
+        1,
+    )
+    .await?;
     let placed = vip::place(&*st.store, &c.id, &project, vip).await?;
     c.updated_at = None;
     let lb = LoadBalancer {

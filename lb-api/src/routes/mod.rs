@@ -15,6 +15,8 @@ pub mod networks;
 pub mod pool_fields;
 pub mod pools;
 pub mod providers;
+pub mod quota_check;
+pub mod quotas;
 pub mod versions;
 pub mod vip;
 
@@ -45,6 +47,7 @@ fn octavia() -> Router<AppState> {
         .merge(l7policies::router())
         .merge(l7rules::router())
         .merge(providers::router())
+        .merge(quotas::router())
 }
 
 /// Every route the API serves.

@@ -9,4 +9,6 @@ mod members;
 mod members_batch;
 mod networks;
 mod pools;
+mod quotas;
+mod quotas_enforced;
 mod status;
