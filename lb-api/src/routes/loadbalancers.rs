@@ -18,7 +18,6 @@ use super::{
 use crate::{
     AppState,
     auth::Ctx,
-    config::Config,
     error::{ApiError, ApiResult},
     model::{
         common::{Common, CommonInput, Oper, Prov},
@@ -81,9 +80,9 @@ async fn create(
     };
     let qos = i.uuid("vip_qos_policy_id")?.set();
     let sg_ids = i.strings("vip_sg_ids", 36)?.or(Vec::new());
-    let provider = i
-        .string("provider", 64)?
-        .set()
+    let asked_provider = i.string("provider", 64)?.set();
+    let provider = asked_provider
+        .clone()
         .unwrap_or_else(|| st.config.default_provider.clone());
     let flavor = i.uuid("flavor_id")?.set();
     let az = i.string("availability_zone", 255)?.set();
@@ -104,17 +103,7 @@ async fn create(
             "Provider '{provider}' does not support a requested option: additional_vips"
         )));
     }
-    if !Config::provider_enabled(&provider) {
-        return Err(ApiError::bad(format!(
-            "Provider '{provider}' is not enabled."
-        )));
-    }
-    if flavor.is_some() {
-        return Err(ApiError::validation("Invalid flavor_id."));
-    }
-    if az.is_some() {
-        return Err(ApiError::validation("Invalid availability zone."));
-    }
+    let options = super::lb_options::resolve(&st, asked_provider, flavor, az).await?;
     if qos.is_some() {
         return Err(ApiError::validation(
             "The QoS extension is not available on this network registry.",
@@ -140,9 +129,9 @@ async fn create(
         vip_port_id: Some(placed.port_id),
         vip_qos_policy_id: None,
         vip_sg_ids: sg_ids,
-        provider,
-        flavor_id: None,
-        availability_zone: None,
+        provider: options.provider,
+        flavor_id: options.flavor_id,
+        availability_zone: options.availability_zone,
     };
     st.store
         .commit(vec![placed.change, store::put(&lb)?])

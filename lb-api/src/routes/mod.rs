@@ -2,9 +2,13 @@
 //! `/v2`; the Neutron subset under `/v2.0`; version discovery at `/`. Shared handler helpers
 //! (visibility, the load-balancer lock, list plumbing) live here.
 
+pub mod availability_zones;
+pub mod catalog;
+pub mod flavors;
 pub mod healthmonitors;
 pub mod l7policies;
 pub mod l7rules;
+pub mod lb_options;
 pub mod list;
 pub mod listeners;
 pub mod loadbalancers;
@@ -14,6 +18,7 @@ pub mod members_batch;
 pub mod networks;
 pub mod pool_fields;
 pub mod pools;
+pub mod profiles;
 pub mod providers;
 pub mod quota_check;
 pub mod quotas;
@@ -48,6 +53,9 @@ fn octavia() -> Router<AppState> {
         .merge(l7rules::router())
         .merge(providers::router())
         .merge(quotas::router())
+        .merge(flavors::router())
+        .merge(profiles::router())
+        .merge(availability_zones::router())
 }
 
 /// Every route the API serves.

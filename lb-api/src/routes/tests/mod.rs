@@ -1,5 +1,7 @@
 //! Handler tests through `app().oneshot()`, one file per resource.
 
+mod availability_zones;
+mod flavors;
 mod healthmonitors;
 mod l7policies;
 mod l7rules;
