@@ -584,3 +584,154 @@ fn pool_member_monitor_and_l7_cookbook_on(db: Db) {
     let pools = api.json(&["loadbalancer", "pool", "list"]);
     assert_eq!(pools.as_array().map(Vec::len), Some(0), "{pools}");
 }
+
+#[test]
+fn flavor_availability_zone_and_quota_cookbook() {
+    flavor_availability_zone_and_quota_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn flavor_availability_zone_and_quota_cookbook_postgres() {
+    flavor_availability_zone_and_quota_cookbook_on(Db::Postgres);
+}
+
+fn flavor_availability_zone_and_quota_cookbook_on(db: Db) {
+    let Some(cli) = cli_or_skip() else { return };
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
+    api.ok(&["network", "create", "private"]);
+    api.ok(&[
+        "subnet",
+        "create",
+        "private-subnet",
+        "--network",
+        "private",
+        "--subnet-range",
+        "198.18.12.0/24",
+    ]);
+
+    let fp = api.json(&[
+        "loadbalancer",
+        "flavorprofile",
+        "create",
+        "--name",
+        "fp-noop",
+        "--provider",
+        "noop",
+        "--flavor-data",
+        r#"{"amp_image_tag": "lb"}"#,
+    ]);
+    assert_eq!(fp["provider_name"], "noop");
+    let flavor = api.json(&[
+        "loadbalancer",
+        "flavor",
+        "create",
+        "--name",
+        "gold",
+        "--flavorprofile",
+        "fp-noop",
+        "--description",
+        "Gold service",
+    ]);
+    assert_eq!(
+        (&flavor["enabled"], &flavor["flavor_profile_id"]),
+        (&Value::Bool(true), &fp["id"])
+    );
+    let flavors = api.json(&["loadbalancer", "flavor", "list"]);
+    assert_eq!(flavors[0]["name"], "gold", "{flavors}");
+    let err = api.fails(&[
+        "loadbalancer",
+        "flavorprofile",
+        "create",
+        "--name",
+        "bad",
+        "--provider",
+        "amphora",
+        "--flavor-data",
+        r#"{"loadbalancer_topology": "TRIPLE"}"#,
+    ]);
+    assert!(err.contains("does not support a requested option"), "{err}");
+
+    let azp = api.json(&[
+        "loadbalancer",
+        "availabilityzoneprofile",
+        "create",
+        "--name",
+        "azp-noop",
+        "--provider",
+        "noop",
+        "--availability-zone-data",
+        r#"{"compute_zone": "rack1"}"#,
+    ]);
+    assert_eq!(azp["provider_name"], "noop");
+    let az = api.json(&[
+        "loadbalancer",
+        "availabilityzone",
+        "create",
+        "--name",
+        "az1",
+        "--availabilityzoneprofile",
+        "azp-noop",
+    ]);
+    assert_eq!(az["availability_zone_profile_id"], azp["id"]);
+    let zones = api.json(&["loadbalancer", "availabilityzone", "list"]);
+    assert_eq!(zones[0]["name"], "az1", "{zones}");
+
+    let quota = api.json(&[
+        "loadbalancer",
+        "quota",
+        "set",
+        "--loadbalancer",
+        "1",
+        "demo",
+    ]);
+    assert_eq!(quota["load_balancer"], 1, "{quota}");
+    let lb = api.json(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb1",
+        "--vip-subnet-id",
+        "private-subnet",
+        "--flavor",
+        "gold",
+        "--availability-zone",
+        "az1",
+        "--wait",
+    ]);
+    assert_eq!(
+        (
+            &lb["provider"],
+            &lb["flavor_id"],
+            &lb["availability_zone"],
+            &lb["provisioning_status"]
+        ),
+        (
+            &Value::from("noop"),
+            &flavor["id"],
+            &Value::from("az1"),
+            &Value::from("ACTIVE")
+        )
+    );
+    let err = api.fails(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb2",
+        "--vip-subnet-id",
+        "private-subnet",
+    ]);
+    assert!(
+        err.contains("Quota has been met for resources: Load Balancer"),
+        "{err}"
+    );
+    let err = api.fails(&["loadbalancer", "flavor", "delete", "gold"]);
+    assert!(err.contains("is in use"), "{err}");
+
+    api.ok(&["loadbalancer", "quota", "reset", "demo"]);
+    let quota = api.json(&["loadbalancer", "quota", "show", "demo"]);
+    assert_eq!(quota["load_balancer"], -1, "{quota}");
+    let lbs = api.json(&["loadbalancer", "list"]);
+    assert_eq!(lbs.as_array().map(Vec::len), Some(1), "{lbs}");
+}

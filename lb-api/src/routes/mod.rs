@@ -19,6 +19,7 @@ pub mod networks;
 pub mod pool_fields;
 pub mod pools;
 pub mod profiles;
+pub mod projects;
 pub mod providers;
 pub mod quota_check;
 pub mod quotas;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     Router::new()
         .merge(versions::router())
+        .merge(projects::router())
         .merge(api)
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(MAX_BODY))

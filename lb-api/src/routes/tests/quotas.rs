@@ -219,3 +219,14 @@ async fn delete_resets_to_defaults_and_unknown_projects_are_404() {
     assert_eq!(s, 404);
     assert_eq!(b["faultstring"], "Quotas nobody not found.");
 }
+
+#[tokio::test]
+async fn cli_project_lookups_resolve_any_name_to_that_project_id() {
+    let app = TestApp::new().await;
+    let (s, b) = app.call("GET", "/projects/demo", None, None).await;
+    assert_eq!((s, &b["project"]["id"]), (200, &json!("demo")));
+    let (s, b) = app.call("GET", "/v3/projects?name=demo", None, None).await;
+    assert_eq!((s, &b["projects"][0]["name"]), (200, &json!("demo")));
+    let (_, b) = app.call("GET", "/projects", None, None).await;
+    assert_eq!(b["projects"], json!([]));
+}
