@@ -278,6 +278,7 @@ fn load_balancer_and_listener_cookbook_on(db: Db) {
     assert_eq!(tree["name"], "lb1");
     assert_eq!(tree["listeners"].as_array().map(Vec::len), Some(2));
     let stats = api.json(&["loadbalancer", "stats", "show", "lb1"]);
+    let listener_stats = api.json(&["loadbalancer", "listener", "stats", "show", "web"]);
     for key in [
         "active_connections",
         "bytes_in",
@@ -286,6 +287,7 @@ fn load_balancer_and_listener_cookbook_on(db: Db) {
         "total_connections",
     ] {
         assert_eq!(stats[key], 0, "{key} in {stats}");
+        assert_eq!(listener_stats[key], 0, "{key} in {listener_stats}");
     }
 
     // Errors: a second listener on the same protocol port, an unknown subnet.

@@ -15,6 +15,7 @@ pub mod network;
 pub mod pool;
 pub mod profile;
 pub mod quota;
+pub mod stats;
 pub mod validate;
 
 /// Implement [`crate::store::Object`] for a type with a `c: Common` field.

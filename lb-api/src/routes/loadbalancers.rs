@@ -1,4 +1,5 @@
-//! `/loadbalancers`: CRUD, cascade delete, `/status` (alias `/statuses`), `/stats`, `/failover`.
+//! `/loadbalancers`: CRUD, cascade delete, `/status` (alias `/statuses`), `/failover` (`/stats`
+//! is in `stats.rs`).
 
 use axum::{
     Router,
@@ -7,7 +8,6 @@ use axum::{
     response::Response,
     routing::{get, put},
 };
-use serde_json::json;
 
 use super::{
     accepted, created, json_response, lb_graph,
@@ -34,7 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/loadbalancers/{id}", get(show).put(update).delete(remove))
         .route("/loadbalancers/{id}/status", get(status))
         .route("/loadbalancers/{id}/statuses", get(status))
-        .route("/loadbalancers/{id}/stats", get(stats))
         .route("/loadbalancers/{id}/failover", put(failover))
 }
 
@@ -244,19 +243,6 @@ async fn status(
         .lb(&id)
         .ok_or_else(|| ApiError::not_found("Load Balancer", &id))?;
     Ok(json_response(g.status_tree(lb)))
-}
-
-async fn stats(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    lb_graph(&st, &ctx, &id).await?;
-    Ok(ok(
-        "stats",
-        json!({"bytes_in": 0, "bytes_out": 0, "active_connections": 0,
-               "total_connections": 0, "request_errors": 0}),
-    ))
 }
 
 async fn failover(

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod providers;
 pub mod quota_check;
 pub mod quotas;
+pub mod stats;
 pub mod versions;
 pub mod vip;
 
@@ -54,6 +55,7 @@ fn octavia() -> Router<AppState> {
         .merge(l7rules::router())
         .merge(providers::router())
         .merge(quotas::router())
+        .merge(stats::router())
         .merge(flavors::router())
         .merge(profiles::router())
         .merge(availability_zones::router())

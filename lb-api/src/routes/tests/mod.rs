@@ -13,4 +13,5 @@ mod networks;
 mod pools;
 mod quotas;
 mod quotas_enforced;
+mod stats;
 mod status;
