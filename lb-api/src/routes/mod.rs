@@ -16,6 +16,7 @@ pub mod lock;
 pub mod members;
 pub mod members_batch;
 pub mod networks;
+pub mod openapi;
 pub mod pool_fields;
 pub mod pools;
 pub mod profiles;
@@ -75,6 +76,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(versions::router())
         .merge(projects::router())
+        .merge(openapi::router())
         .merge(api)
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -10,6 +10,7 @@ mod loadbalancers;
 mod members;
 mod members_batch;
 mod networks;
+mod openapi;
 mod pools;
 mod quotas;
 mod quotas_enforced;
