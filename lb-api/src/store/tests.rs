@@ -155,7 +155,7 @@ async fn typed_objects(store: &dyn Store) {
     }))
     .unwrap();
     store.commit(vec![put(&n).unwrap()]).await.unwrap();
-    let back: Network = get(&*store, "n1").await.unwrap().unwrap();
+    let back: Network = get(store, "n1").await.unwrap().unwrap();
     assert_eq!(
         serde_json::to_value(&back).unwrap(),
         serde_json::to_value(&n).unwrap()
