@@ -66,8 +66,12 @@ async fn list(
 async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    if super::graph_create::wanted(&body) {
+        return Ok(super::graph_create::create(&st, &headers, body).await);
+    }
     let mut i = Input::parse(body, "loadbalancer", "load_balancer", lbm::POST)?;
     let common = CommonInput::read(&mut i, true)?;
     let requested_project = i.project()?;
@@ -85,16 +89,9 @@ async fn create(
         .unwrap_or_else(|| st.config.default_provider.clone());
     let flavor = i.uuid("flavor_id")?.set();
     let az = i.string("availability_zone", 255)?.set();
-    for graph_key in ["listeners", "pools"] {
-        if let Field::Set(v) = i.raw(graph_key)
-            && v.as_array().is_none_or(|a| !a.is_empty())
-        {
-            return Err(ApiError::NotImplemented(format!(
-                "Provider '{provider}' does not support a requested option: single-call \
-                 creation of {graph_key} is not supported by this API yet."
-            )));
-        }
-    }
+    // Empty `listeners`/`pools` lists (the only ones that get here) create nothing.
+    i.raw("listeners");
+    i.raw("pools");
     if let Field::Set(v) = i.raw("additional_vips")
         && v.as_array().is_none_or(|a| !a.is_empty())
     {

@@ -5,6 +5,7 @@
 pub mod availability_zones;
 pub mod catalog;
 pub mod flavors;
+pub mod graph_create;
 pub mod healthmonitors;
 pub mod l7policies;
 pub mod l7rules;

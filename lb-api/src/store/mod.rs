@@ -2,6 +2,7 @@
 //! columns the API selects by) and typed helpers over it. All writes of one API call go through
 //! one [`Store::commit`], which is a single transaction.
 
+pub mod overlay;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod availability_zones;
 mod flavors;
+mod graph_create;
 mod healthmonitors;
 mod l7policies;
 mod l7rules;
