@@ -103,8 +103,9 @@ impl PgServer {
 
     /// Start a server with the binaries in `bin`; panics with the server's log on failure.
     pub fn start(bin: PathBuf) -> Self {
+        // `lb-pg-<pid>-`: `cargo xtask test` stops servers whose test process was killed.
         let dir = tempfile::Builder::new()
-            .prefix("lb-pg-")
+            .prefix(&format!("lb-pg-{}-", std::process::id()))
             .tempdir()
             .expect("temp dir");
         let user = if is_root() {

@@ -2,6 +2,7 @@
 //! starts the service. `cargo xtask <task> --help` documents each.
 
 mod bench;
+mod pg_sweep;
 mod run;
 mod setup;
 mod shell;
