@@ -49,9 +49,11 @@ impl Overlay {
     }
 }
 
-/// `Change::Delete` wants a static kind; every kind the API writes is one of these.
+/// `Change::Delete` wants a static kind; every kind the API writes is one of these (a delete
+/// of any other kind would be dropped from [`Overlay::changes`]; the graph create deletes
+/// nothing).
 fn kind_static(kind: &str) -> Option<&'static str> {
-    const KINDS: [&str; 10] = [
+    const KINDS: [&str; 16] = [
         "loadbalancer",
         "listener",
         "pool",
@@ -59,9 +61,15 @@ fn kind_static(kind: &str) -> Option<&'static str> {
         "healthmonitor",
         "l7policy",
         "l7rule",
+        "network",
+        "subnet",
         "port",
         "quota",
         "stats",
+        "flavor",
+        "flavorprofile",
+        "availability_zone",
+        "availability_zone_profile",
     ];
     KINDS.iter().find(|k| **k == kind).copied()
 }
