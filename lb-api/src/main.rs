@@ -97,8 +97,8 @@ async fn serve(
     };
     let state = lb_api::AppState::open(&db, config)
         .await
-        .with_context(|| format!("opening database {db}"))?;
-    tracing::info!(%db, "database ready");
+        .with_context(|| format!("opening database {}", lb_api::store::redact(&db)))?;
+    tracing::info!(db = %lb_api::store::redact(&db), "database ready");
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;

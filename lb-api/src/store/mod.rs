@@ -16,6 +16,27 @@ use serde::{Serialize, de::DeserializeOwned};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
+/// `url` with any password replaced by `***`, for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, t)| (a, Some(t)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    match tail {
+        Some(t) => format!("{scheme}://{authority}/{t}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
 /// Open the store a database URL names: `sqlite:` (file created and migrated on first start)
 /// or `postgres://`/`postgresql://` (database must exist; tables created on first start).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {

@@ -233,3 +233,17 @@ async fn unknown_url_scheme_is_an_error() {
         Ok(_) => panic!("mysql accepted"),
     }
 }
+
+#[test]
+fn passwords_are_redacted_from_database_urls() {
+    assert_eq!(
+        redact("postgres://lb:s3cret@db.example:5432/lbapi?sslmode=require"),
+        "postgres://lb:***@db.example:5432/lbapi?sslmode=require"
+    );
+    assert_eq!(redact("postgres://lb@db/lbapi"), "postgres://lb@db/lbapi");
+    assert_eq!(
+        redact("sqlite:///var/lib/lb/x.db"),
+        "sqlite:///var/lib/lb/x.db"
+    );
+    assert_eq!(redact("sqlite::memory:"), "sqlite::memory:");
+}
