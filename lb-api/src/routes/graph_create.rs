@@ -4,152 +4,17 @@
 //!
 //! Pools are referenced by name: a `default_pool`/`redirect_pool` with more than a `name` is a
 //! full definition, moved to the pool list; a name alone refers to one. The parts are then
-//! created by replaying the ordinary create calls through the router over an [`Overlay`]
-//! store (so every part gets exactly the validation, defaults, quota checks and error messages
-//! of its own create call), completing each step in the overlay so the next may lock the load
-//! balancer. If any part fails, its response is returned and nothing is written; otherwise the
-//! whole tree is committed in one transaction, every object in `PENDING_CREATE`, and the
-//! provider is told once.
+//! created one by one through [`Parts`] (all or nothing, every object in `PENDING_CREATE`).
 
-use std::sync::Arc;
-
-use axum::{
-    Router,
-    body::Body,
-    http::{HeaderMap, Request, StatusCode},
-    response::{IntoResponse as _, Response},
-};
-use http_body_util::BodyExt as _;
+use axum::{http::HeaderMap, response::Response};
 use serde_json::{Map, Value, json};
-use tokio::sync::Mutex;
-use tower::ServiceExt as _;
 
-use crate::{
-    AppState,
-    error::ApiError,
-    model::{
-        common::{Oper, Prov},
-        graph::Graph,
-    },
-    provider::{Driver, noop},
-    store::{Store, overlay::Overlay},
-};
+use super::tree::{Parts, Step, created, fail, id_of, lb_full, take_list, take_object};
+use crate::{AppState, error::ApiError};
 
 /// Whether a load balancer POST body asks for a graph create.
 pub fn wanted(body: &Value) -> bool {
-    ["listeners", "pools"].iter().any(|k| {
-        body.get("loadbalancer")
-            .and_then(|lb| lb.get(*k))
-            .is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()) && !v.is_null())
-    })
-}
-
-/// The provider is told once, after the real commit; parts created in the overlay wait.
-struct Deferred;
-impl Driver for Deferred {
-    fn changed(&self, _lb_id: &str) {}
-}
-
-/// Headers a part's request carries over from the original one (who is calling).
-const CALLER_HEADERS: [&str; 6] = [
-    "x-project-id",
-    "x-tenant-id",
-    "x-tenant",
-    "x-roles",
-    "x-auth-token",
-    "host",
-];
-
-/// Replays create calls against the overlay.
-struct Parts {
-    app: Router,
-    overlay: Arc<Overlay>,
-    headers: HeaderMap,
-}
-
-type Step<T> = Result<T, Response>;
-
-fn fail(e: ApiError) -> Response {
-    e.into_response()
-}
-
-impl Parts {
-    /// POST `{key: body}` to `uri`; the created object, or the failed response as is.
-    async fn create(&self, uri: &str, key: &str, body: Value) -> Step<Value> {
-        let mut req = Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header("content-type", "application/json");
-        for name in CALLER_HEADERS {
-            if let Some(v) = self.headers.get(name) {
-                req = req.header(name, v);
-            }
-        }
-        let req = req
-            .body(Body::from(json!({ key: body }).to_string()))
-            .map_err(|e| fail(ApiError::Internal(format!("graph request: {e}"))))?;
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req)
-            .await
-            .map_err(|e| fail(ApiError::Internal(format!("graph call: {e}"))))?;
-        if resp.status() != StatusCode::CREATED {
-            return Err(resp);
-        }
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| fail(ApiError::Internal(format!("graph body: {e}"))))?
-            .to_bytes();
-        let mut v: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| fail(ApiError::Internal(format!("graph body: {e}"))))?;
-        Ok(v[key].take())
-    }
-
-    /// Complete what is pending in the overlay, so the next part may lock the LB.
-    async fn settle(&self, lb_id: &str) -> Step<()> {
-        noop::complete(&*self.overlay, lb_id)
-            .await
-            .map_err(|e| fail(e.into()))
-    }
-}
-
-fn id_of(v: &Value) -> Step<String> {
-    v["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| fail(ApiError::Internal("created object without id".into())))
-}
-
-/// Take `key` out of `obj` as a list of objects (absent/null = empty).
-fn take_list(obj: &mut Map<String, Value>, key: &str, arg: &str) -> Step<Vec<Map<String, Value>>> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .map(|i| match i {
-                Value::Object(m) => Ok(m),
-                other => Err(fail(ApiError::bad(format!(
-                    "Invalid input for field/attribute {arg}. Value: '{other}'. Value not an object"
-                )))),
-            })
-            .collect(),
-        Some(other) => Err(fail(ApiError::bad(format!(
-            "Invalid input for field/attribute {key}. Value: '{other}'. Value should be a list"
-        )))),
-    }
-}
-
-fn take_object(obj: &mut Map<String, Value>, key: &str) -> Step<Option<Map<String, Value>>> {
-    match obj.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(other) => Err(fail(ApiError::bad(format!(
-            "Invalid input for field/attribute {key}. Value: '{other}'. Value not an object"
-        )))),
-    }
+    super::tree::nested(body, "loadbalancer", &["listeners", "pools"])
 }
 
 fn unnamed() -> Response {
@@ -260,18 +125,7 @@ async fn run(st: &AppState, headers: &HeaderMap, body: Value) -> Step<Response> 
     }
 
     let _guard = st.lock.lock().await;
-    let overlay = Arc::new(Overlay::new(st.store.clone()));
-    let sub = AppState {
-        store: overlay.clone() as Arc<dyn Store>,
-        config: st.config.clone(),
-        lock: Arc::new(Mutex::new(())),
-        driver: Arc::new(Deferred),
-    };
-    let parts = Parts {
-        app: crate::app(sub),
-        overlay: overlay.clone(),
-        headers: headers.clone(),
-    };
+    let parts = Parts::new(st, headers);
     let lb = parts
         .create(
             "/v2/lbaas/loadbalancers",
@@ -355,90 +209,9 @@ async fn run(st: &AppState, headers: &HeaderMap, body: Value) -> Step<Response> 
         }
     }
 
-    // Everything starts life pending, as after any create; the provider completes it.
-    let mut g = Graph::load_lb(&*overlay, &lb_id)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    macro_rules! pending {
-        ($($list:ident),*) => {$(
-            for o in &mut g.$list {
-                o.c.provisioning_status = Prov::PendingCreate;
-                o.c.operating_status = Oper::Offline;
-                o.c.updated_at = None;
-            }
-        )*};
-    }
-    pending!(lbs, listeners, pools, members, hms, l7policies, l7rules);
-    overlay
-        .commit(g.put_all().map_err(|e| fail(e.into()))?)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    st.store
-        .commit(overlay.changes().await)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    st.driver.changed(&lb_id);
+    let g = parts.finish(st, &lb_id).await?;
     let lb = g
         .lb(&lb_id)
         .ok_or_else(|| fail(ApiError::Internal("graph create lost its LB".into())))?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({ "loadbalancer": full(&g, lb) })),
-    )
-        .into_response())
-}
-
-/// Octavia's `LoadBalancerFullResponse`: listeners and pools as full objects, with their
-/// L7 policies (and rules), members and health monitor inlined.
-fn full(g: &Graph, lb: &crate::model::loadbalancer::LoadBalancer) -> Value {
-    let mut out = g.lb_wire(lb);
-    let listeners: Vec<Value> = g
-        .listeners
-        .iter()
-        .map(|l| {
-            let mut v = g.listener_wire(l);
-            let mut policies: Vec<_> = g
-                .l7policies
-                .iter()
-                .filter(|p| p.listener_id == l.c.id)
-                .collect();
-            policies.sort_by_key(|p| p.position);
-            v["l7policies"] = Value::Array(
-                policies
-                    .into_iter()
-                    .map(|p| {
-                        let mut pv = g.l7policy_wire(p);
-                        pv["rules"] = Value::Array(
-                            g.l7rules
-                                .iter()
-                                .filter(|r| r.l7policy_id == p.c.id)
-                                .map(|r| r.wire())
-                                .collect(),
-                        );
-                        pv
-                    })
-                    .collect(),
-            );
-            v
-        })
-        .collect();
-    let pools: Vec<Value> = g
-        .pools
-        .iter()
-        .map(|p| {
-            let mut v = g.pool_wire(p);
-            v["members"] = Value::Array(
-                g.members
-                    .iter()
-                    .filter(|m| m.pool_id == p.c.id)
-                    .map(|m| m.wire())
-                    .collect(),
-            );
-            v["healthmonitor"] = g.pool_hm(&p.c.id).map_or(Value::Null, |h| h.wire());
-            v
-        })
-        .collect();
-    out["listeners"] = Value::Array(listeners);
-    out["pools"] = Value::Array(pools);
-    out
+    Ok(created("loadbalancer", lb_full(&g, lb)))
 }

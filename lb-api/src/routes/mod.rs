@@ -26,6 +26,7 @@ pub mod providers;
 pub mod quota_check;
 pub mod quotas;
 pub mod stats;
+pub mod tree;
 pub mod versions;
 pub mod vip;
 
