@@ -17,7 +17,7 @@ pub fn wanted(body: &Value) -> bool {
     super::tree::nested(body, "loadbalancer", &["listeners", "pools"])
 }
 
-fn unnamed() -> Response {
+fn unnamed() -> Box<Response> {
     fail(ApiError::validation(
         "Pools must be named when creating a fully populated loadbalancer.",
     ))
@@ -44,17 +44,21 @@ fn pool_ref(
     Ok(name)
 }
 
+/// An L7 policy as given: its body, the name of its redirect pool, its rules.
+type PolicySpec = (Map<String, Value>, Option<String>, Vec<Map<String, Value>>);
+
 /// A listener as given, with its pool references resolved to names.
 struct ListenerSpec {
     body: Map<String, Value>,
     default_pool: Option<String>,
-    policies: Vec<(Map<String, Value>, Option<String>, Vec<Map<String, Value>>)>,
+    policies: Vec<PolicySpec>,
 }
 
 /// Create the whole tree; the response to send.
 pub async fn create(st: &AppState, headers: &HeaderMap, body: Value) -> Response {
     match run(st, headers, body).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => r,
+        Err(r) => *r,
     }
 }
 

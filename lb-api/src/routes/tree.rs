@@ -73,11 +73,11 @@ pub struct Parts {
 }
 
 /// A part's outcome: the value, or the response to send as is.
-pub type Step<T> = Result<T, Response>;
+pub type Step<T> = Result<T, Box<Response>>;
 
 /// An error as the response to send.
-pub fn fail(e: ApiError) -> Response {
-    e.into_response()
+pub fn fail(e: ApiError) -> Box<Response> {
+    Box::new(e.into_response())
 }
 
 impl Parts {
@@ -120,7 +120,7 @@ impl Parts {
             .await
             .map_err(|e| fail(ApiError::Internal(format!("graph call: {e}"))))?;
         if resp.status() != StatusCode::CREATED {
-            return Err(resp);
+            return Err(Box::new(resp));
         }
         let bytes = resp
             .into_body()

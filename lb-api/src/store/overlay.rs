@@ -10,14 +10,17 @@ use tokio::sync::Mutex;
 
 use super::{Change, Row, Select, Store, StoreError};
 
+/// (kind, id) → the row, or `None` when deleted; and the keys in first-write order.
+type Writes = (
+    BTreeMap<(String, String), Option<Row>>,
+    Vec<(String, String)>,
+);
+
 /// Pending writes over a base store.
 pub struct Overlay {
     base: Arc<dyn Store>,
-    /// (kind, id) → the row, or `None` when deleted; in write order for `changes`.
-    writes: Mutex<(
-        BTreeMap<(String, String), Option<Row>>,
-        Vec<(String, String)>,
-    )>,
+    /// What the overlay holds instead of the base store.
+    writes: Mutex<Writes>,
 }
 
 impl Overlay {

@@ -135,11 +135,14 @@ async fn nothing_written(app: &TestApp) {
     assert_eq!(ports["ports"], json!([]), "a VIP port was left behind");
 }
 
+/// A change to the valid graph, and the status and fault it must cause.
+type Case = (fn(&mut Value), u16, &'static str);
+
 #[tokio::test]
 async fn a_bad_part_fails_the_whole_create_and_writes_nothing() {
     let app = TestApp::frozen().await;
     let subnet = app.subnet().await;
-    let cases: [(fn(&mut Value), u16, &str); 7] = [
+    let cases: [Case; 7] = [
         (
             |g| g["extra"] = json!(1),
             400,
