@@ -25,6 +25,8 @@ pub struct Config {
     /// noauth: project for requests that carry no `X-Project-Id` (Octavia has none: such
     /// creates fail with 400 unless the body names `project_id`).
     pub noauth_default_project: Option<String>,
+    /// Quotas of projects that have none stored (`[quotas] default_*_quota`; −1 = unlimited).
+    pub quota_defaults: crate::model::quota::Limits,
 }
 
 impl Default for Config {
@@ -34,6 +36,7 @@ impl Default for Config {
             noop_delay: Duration::from_millis(100),
             pagination_max_limit: 1000,
             noauth_default_project: None,
+            quota_defaults: crate::model::quota::Limits::default(),
         }
     }
 }

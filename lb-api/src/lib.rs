@@ -11,6 +11,8 @@ pub mod provider;
 pub mod routes;
 pub mod store;
 #[cfg(test)]
+mod testpg;
+#[cfg(test)]
 mod testutil;
 
 use std::sync::Arc;
@@ -22,7 +24,7 @@ use crate::{
     config::Config,
     controller::{Controller, ControllerConfig, ControllerError},
     provider::{DriverHandle, noop::Noop},
-    store::{SqliteStore, Store, StoreError},
+    store::{Store, StoreError},
 };
 
 /// Everything a handler needs; cheap to clone.
@@ -51,10 +53,11 @@ impl AppState {
         }
     }
 
-    /// Open the SQLite database at `url` (created and migrated on first start), and complete
-    /// whatever a previous process left pending.
+    /// Open the database at `url` (`sqlite:` created and migrated on first start, or
+    /// `postgres://`; see [`store::open`]), and complete whatever a previous process left
+    /// pending.
     pub async fn open(url: &str, config: Config) -> Result<Self, StoreError> {
-        let store = open_store(url).await?;
+        let store = store::open(url).await?;
         let lock = Arc::new(Mutex::new(()));
         Noop::new(store.clone(), lock.clone(), config.noop_delay)
             .resume()
@@ -83,9 +86,9 @@ impl AppState {
     }
 }
 
-/// Opens (creating and migrating) the store at `url`.
+/// Opens (creating and migrating) the store at `url` (`sqlite://…` or `postgres://…`).
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SqliteStore::open(url).await?))
+    store::open(url).await
 }
 
 /// The whole HTTP application.

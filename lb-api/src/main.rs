@@ -22,8 +22,9 @@ enum Command {
         /// Address and port to listen on (Octavia's default port is 9876).
         #[arg(long, default_value = "127.0.0.1:9876", value_name = "ADDR:PORT")]
         bind: SocketAddr,
-        /// Database URL: `sqlite://PATH` (file created, schema migrated on first start) or
-        /// `sqlite::memory:`. Default: `sqlite://$XDG_DATA_HOME/lb-api/lb-api.db` when
+        /// Database URL: `sqlite://PATH` (file created, schema migrated on first start),
+        /// `sqlite::memory:`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (the database
+        /// must exist; tables are created on first start). Default: `sqlite://$XDG_DATA_HOME/lb-api/lb-api.db` when
         /// XDG_DATA_HOME is set, else `sqlite://./lb-api.db` in the current directory.
         #[arg(long, env = "LB_API_DB", value_name = "URL")]
         db: Option<String>,
@@ -55,6 +56,11 @@ enum Command {
         /// Seconds a change is retried against an unreachable agent before it ends in ERROR.
         #[arg(long, default_value_t = 20, value_name = "SECONDS", requires = "certs")]
         retry_deadline: u64,
+        /// Quota of projects that have none set, e.g. `--default-quota loadbalancer=10`
+        /// (repeatable; resources: loadbalancer, listener, member, pool, healthmonitor,
+        /// l7policy, l7rule; default -1 = unlimited, as Octavia's `[quotas] default_*_quota`).
+        #[arg(long, value_name = "RESOURCE=N")]
+        default_quota: Vec<String>,
     },
     /// Make the certificates of controller↔agent mutual TLS.
     #[command(subcommand)]
@@ -148,10 +154,18 @@ async fn main() -> anyhow::Result<()> {
             heartbeat_bind,
             heartbeat_timeout,
             retry_deadline,
+            default_quota,
         } => {
+            let mut quota_defaults = lb_api::model::quota::Limits::default();
+            for spec in &default_quota {
+                quota_defaults
+                    .assign(spec)
+                    .map_err(|e| anyhow::anyhow!("--default-quota {e}"))?;
+            }
             let config = lb_api::config::Config {
                 noauth_default_project: noauth_project,
                 noop_delay: std::time::Duration::from_millis(noop_delay_ms),
+                quota_defaults,
                 ..lb_api::config::Config::default()
             };
             let controller = certs.map(|dir| {
@@ -257,15 +271,16 @@ async fn serve(
         Some(url) => url,
         None => default_db()?,
     };
+    let shown = lb_api::store::redact(&db);
     let state = match controller {
         Some(c) => lb_api::AppState::open_controlled(&db, config, c)
             .await
-            .with_context(|| format!("starting the controller on {db}"))?,
+            .with_context(|| format!("starting the controller on {shown}"))?,
         None => lb_api::AppState::open(&db, config)
             .await
-            .with_context(|| format!("opening database {db}"))?,
+            .with_context(|| format!("opening database {shown}"))?,
     };
-    tracing::info!(%db, "database ready");
+    tracing::info!(db = %shown, "database ready");
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;

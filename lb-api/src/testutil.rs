@@ -18,12 +18,17 @@ pub struct TestApp {
 impl TestApp {
     /// Noop provider completing after `delay`.
     pub async fn with_delay(delay: Duration) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let config = Config {
+        Self::with_config(Config {
             noop_delay: delay,
             ..Config::default()
-        };
+        })
+        .await
+    }
+
+    /// An app with these settings.
+    pub async fn with_config(config: Config) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let state = AppState::open(&url, config).await.unwrap();
         Self { state, _dir: dir }
     }

@@ -1,17 +1,29 @@
 //! The real `openstack` CLI (python-openstackclient 10.5.0 + python-octaviaclient 3.15.0,
 //! installed by `cargo xtask setup` into a cached venv) against a live `lb-api serve` with its
-//! embedded SQLite store: the cookbook commands a tenant types, asserting on parsed output.
+//! embedded SQLite store, and again with a private PostgreSQL server (`--db postgres://...`, see
+//! `src/testpg.rs`): the cookbook commands a tenant types, asserting on parsed output.
 //! The CLI runs without Keystone (`OS_AUTH_TYPE=none`, one endpoint for Octavia and Neutron).
 
 mod common;
 
-use common::{Api, cli_or_skip};
+use common::{Api, Db, cli_or_skip};
 use serde_json::Value;
 
 #[test]
 fn load_balancer_and_listener_cookbook() {
+    load_balancer_and_listener_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn load_balancer_and_listener_cookbook_postgres() {
+    load_balancer_and_listener_cookbook_on(Db::Postgres);
+}
+
+fn load_balancer_and_listener_cookbook_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
-    let api = Api::start(cli, 100);
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
 
     let network = api.json(&["network", "create", "private"]);
     assert_eq!(network["name"], "private");
@@ -109,6 +121,7 @@ fn load_balancer_and_listener_cookbook() {
     assert_eq!(tree["name"], "lb1");
     assert_eq!(tree["listeners"].as_array().map(Vec::len), Some(2));
     let stats = api.json(&["loadbalancer", "stats", "show", "lb1"]);
+    let listener_stats = api.json(&["loadbalancer", "listener", "stats", "show", "web"]);
     for key in [
         "active_connections",
         "bytes_in",
@@ -117,6 +130,7 @@ fn load_balancer_and_listener_cookbook() {
         "total_connections",
     ] {
         assert_eq!(stats[key], 0, "{key} in {stats}");
+        assert_eq!(listener_stats[key], 0, "{key} in {listener_stats}");
     }
 
     // Errors: a second listener on the same protocol port, an unknown subnet.
@@ -151,9 +165,20 @@ fn load_balancer_and_listener_cookbook() {
 
 #[test]
 fn changes_to_a_busy_load_balancer_are_refused() {
+    changes_to_a_busy_load_balancer_are_refused_on(Db::Sqlite);
+}
+
+#[test]
+fn changes_to_a_busy_load_balancer_are_refused_postgres() {
+    changes_to_a_busy_load_balancer_are_refused_on(Db::Postgres);
+}
+
+fn changes_to_a_busy_load_balancer_are_refused_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
     // The noop provider takes 30 s to finish: the LB stays PENDING_CREATE meanwhile.
-    let api = Api::start(cli, 30_000);
+    let Some(api) = Api::start(cli, 30_000, db) else {
+        return;
+    };
     api.ok(&["network", "create", "private"]);
     api.ok(&[
         "subnet",
@@ -188,8 +213,19 @@ fn changes_to_a_busy_load_balancer_are_refused() {
 
 #[test]
 fn pool_member_monitor_and_l7_cookbook() {
+    pool_member_monitor_and_l7_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn pool_member_monitor_and_l7_cookbook_postgres() {
+    pool_member_monitor_and_l7_cookbook_on(Db::Postgres);
+}
+
+fn pool_member_monitor_and_l7_cookbook_on(db: Db) {
     let Some(cli) = cli_or_skip() else { return };
-    let api = Api::start(cli, 100);
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
     api.ok(&["network", "create", "private"]);
     api.ok(&[
         "subnet",
@@ -392,4 +428,155 @@ fn pool_member_monitor_and_l7_cookbook() {
     api.ok(&["loadbalancer", "delete", "--cascade", "--wait", "lb1"]);
     let pools = api.json(&["loadbalancer", "pool", "list"]);
     assert_eq!(pools.as_array().map(Vec::len), Some(0), "{pools}");
+}
+
+#[test]
+fn flavor_availability_zone_and_quota_cookbook() {
+    flavor_availability_zone_and_quota_cookbook_on(Db::Sqlite);
+}
+
+#[test]
+fn flavor_availability_zone_and_quota_cookbook_postgres() {
+    flavor_availability_zone_and_quota_cookbook_on(Db::Postgres);
+}
+
+fn flavor_availability_zone_and_quota_cookbook_on(db: Db) {
+    let Some(cli) = cli_or_skip() else { return };
+    let Some(api) = Api::start(cli, 100, db) else {
+        return;
+    };
+    api.ok(&["network", "create", "private"]);
+    api.ok(&[
+        "subnet",
+        "create",
+        "private-subnet",
+        "--network",
+        "private",
+        "--subnet-range",
+        "198.18.12.0/24",
+    ]);
+
+    let fp = api.json(&[
+        "loadbalancer",
+        "flavorprofile",
+        "create",
+        "--name",
+        "fp-noop",
+        "--provider",
+        "noop",
+        "--flavor-data",
+        r#"{"amp_image_tag": "lb"}"#,
+    ]);
+    assert_eq!(fp["provider_name"], "noop");
+    let flavor = api.json(&[
+        "loadbalancer",
+        "flavor",
+        "create",
+        "--name",
+        "gold",
+        "--flavorprofile",
+        "fp-noop",
+        "--description",
+        "Gold service",
+    ]);
+    assert_eq!(
+        (&flavor["enabled"], &flavor["flavor_profile_id"]),
+        (&Value::Bool(true), &fp["id"])
+    );
+    let flavors = api.json(&["loadbalancer", "flavor", "list"]);
+    assert_eq!(flavors[0]["name"], "gold", "{flavors}");
+    let err = api.fails(&[
+        "loadbalancer",
+        "flavorprofile",
+        "create",
+        "--name",
+        "bad",
+        "--provider",
+        "amphora",
+        "--flavor-data",
+        r#"{"loadbalancer_topology": "TRIPLE"}"#,
+    ]);
+    assert!(err.contains("does not support a requested option"), "{err}");
+
+    let azp = api.json(&[
+        "loadbalancer",
+        "availabilityzoneprofile",
+        "create",
+        "--name",
+        "azp-noop",
+        "--provider",
+        "noop",
+        "--availability-zone-data",
+        r#"{"compute_zone": "rack1"}"#,
+    ]);
+    assert_eq!(azp["provider_name"], "noop");
+    let az = api.json(&[
+        "loadbalancer",
+        "availabilityzone",
+        "create",
+        "--name",
+        "az1",
+        "--availabilityzoneprofile",
+        "azp-noop",
+    ]);
+    assert_eq!(az["availability_zone_profile_id"], azp["id"]);
+    let zones = api.json(&["loadbalancer", "availabilityzone", "list"]);
+    assert_eq!(zones[0]["name"], "az1", "{zones}");
+
+    let quota = api.json(&[
+        "loadbalancer",
+        "quota",
+        "set",
+        "--loadbalancer",
+        "1",
+        "demo",
+    ]);
+    assert_eq!(quota["load_balancer"], 1, "{quota}");
+    let lb = api.json(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb1",
+        "--vip-subnet-id",
+        "private-subnet",
+        "--flavor",
+        "gold",
+        "--availability-zone",
+        "az1",
+        "--wait",
+    ]);
+    assert_eq!(
+        (
+            &lb["provider"],
+            &lb["flavor_id"],
+            &lb["availability_zone"],
+            &lb["provisioning_status"]
+        ),
+        (
+            &Value::from("noop"),
+            &flavor["id"],
+            &Value::from("az1"),
+            &Value::from("ACTIVE")
+        )
+    );
+    let err = api.fails(&[
+        "loadbalancer",
+        "create",
+        "--name",
+        "lb2",
+        "--vip-subnet-id",
+        "private-subnet",
+    ]);
+    assert!(
+        err.contains("Quota has been met for resources: Load Balancer"),
+        "{err}"
+    );
+    let err = api.fails(&["loadbalancer", "flavor", "delete", "gold"]);
+    assert!(err.contains("is in use"), "{err}");
+
+    api.ok(&["loadbalancer", "quota", "reset", "demo"]);
+    let quota = api.json(&["loadbalancer", "quota", "show", "demo"]);
+    assert_eq!(quota["load_balancer"], -1, "{quota}");
+    let lbs = api.json(&["loadbalancer", "list"]);
+    assert_eq!(lbs.as_array().map(Vec::len), Some(1), "{lbs}");
 }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod demo;
+mod pg_sweep;
 mod run;
 mod setup;
 mod shell;

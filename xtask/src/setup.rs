@@ -22,6 +22,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("procps", "sysctl"),
     // Test topologies turn off veth checksum offload (see lb-testkit's Netns::no_offload).
     ("ethtool", "ethtool"),
+    // lb-api's store tests and CLI cookbook start a private PostgreSQL server. Debian keeps
+    // `postgres`/`initdb` off PATH (in /usr/lib/postgresql/<major>/bin), so the package
+    // status decides.
+    ("postgresql", "postgres"),
 ];
 
 #[derive(clap::Args, Default)]

@@ -1,7 +1,8 @@
 //! `cargo xtask test`: the one command that runs every test, locally and in CI.
 //!
 //! setup → `cargo fmt --check` → `cargo clippy -D warnings` → the tests (cargo-nextest when
-//! present, else `cargo test`) → removal of any namespace or pin a test left behind.
+//! present, else `cargo test`) → removal of any namespace, pin or PostgreSQL test server a test
+//! left behind.
 
 use anyhow::bail;
 
@@ -46,6 +47,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         lb_testkit::sweep::sweep(false);
     }
     lb_testkit::sweep::unmount_bpffs();
+    let servers = crate::pg_sweep::leftovers();
+    if !servers.is_empty() {
+        step(&format!(
+            "stopping {} PostgreSQL test servers left behind: {servers:?}",
+            servers.len()
+        ));
+        crate::pg_sweep::sweep(&servers);
+    }
     result
 }
 

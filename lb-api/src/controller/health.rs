@@ -13,13 +13,14 @@ use tokio::net::UdpSocket;
 
 use super::{
     Inner,
-    host::{Host, ListenerStats, Placement},
+    host::{Host, Placement},
     lock_hosts, status,
 };
 use crate::{
     model::{
         common::{Oper, Prov, now},
         graph::Graph,
+        stats::{Counters, ListenerStats},
     },
     store::{self, Change, Select, StoreError},
 };
@@ -147,14 +148,19 @@ async fn apply_report(
             {
                 if let Some(r) = hb.listeners.iter().find(|r| r.id == l.c.id) {
                     changes.push(store::put(&ListenerStats {
+                        id: format!("{}/{}", l.c.id, hb.host_id),
                         listener_id: l.c.id.clone(),
-                        lb_id: p.lb_id.clone(),
-                        active_connections: r.active_connections,
-                        total_connections: r.total_connections,
-                        bytes_in: r.bytes_in,
-                        bytes_out: r.bytes_out,
-                        request_errors: r.request_errors,
+                        loadbalancer_id: p.lb_id.clone(),
+                        project_id: l.c.project_id.clone(),
+                        counters: Counters {
+                            active_connections: r.active_connections,
+                            total_connections: r.total_connections,
+                            bytes_in: r.bytes_in,
+                            bytes_out: r.bytes_out,
+                            request_errors: r.request_errors,
+                        },
                         created_at: l.c.created_at.clone(),
+                        updated_at: Some(now()),
                     })?);
                 }
             }

@@ -82,35 +82,3 @@ impl Object for Placement {
         &self.created_at
     }
 }
-
-/// Cumulative counters of one listener as its agent last reported them (row id = listener id).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListenerStats {
-    pub listener_id: String,
-    pub lb_id: String,
-    pub active_connections: u64,
-    pub total_connections: u64,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub request_errors: u64,
-    pub created_at: String,
-}
-
-impl Object for ListenerStats {
-    const KIND: &'static str = "listener_stats";
-    fn id(&self) -> &str {
-        &self.listener_id
-    }
-    fn project_id(&self) -> Option<&str> {
-        None
-    }
-    fn lb_id(&self) -> Option<&str> {
-        Some(&self.lb_id)
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.listener_id)
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}

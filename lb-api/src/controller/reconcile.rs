@@ -11,7 +11,7 @@ use super::{
     Inner,
     client::AgentError,
     health,
-    host::{Host, ListenerStats, Placement},
+    host::{Host, Placement},
     lock_hosts, lock_set, render,
 };
 use crate::{
@@ -19,6 +19,7 @@ use crate::{
         common::{Prov, now},
         graph::Graph,
         loadbalancer::LoadBalancer,
+        stats::ListenerStats,
     },
     provider::noop,
     store::{self, Change, Select, StoreError},
@@ -384,7 +385,7 @@ async fn forget(inner: &Inner, lb_id: &str) -> Result<(), StoreError> {
     let stats: Vec<ListenerStats> = store::list(&*inner.store, &Select::lb(lb_id)).await?;
     let mut changes: Vec<Change> = stats
         .iter()
-        .map(|s| store::delete::<ListenerStats>(&s.listener_id))
+        .map(|s| store::delete::<ListenerStats>(&s.id))
         .collect();
     changes.push(store::delete::<Placement>(lb_id));
     inner.store.commit(changes).await

@@ -1,6 +1,8 @@
 //! Octavia v2 (and the Neutron subset's) objects: stored form, request parsing and wire form.
 
+pub mod capabilities;
 pub mod common;
+pub mod flavor;
 pub mod graph;
 pub mod healthmonitor;
 pub mod input;
@@ -11,6 +13,9 @@ pub mod loadbalancer;
 pub mod member;
 pub mod network;
 pub mod pool;
+pub mod profile;
+pub mod quota;
+pub mod stats;
 pub mod validate;
 
 /// Implement [`crate::store::Object`] for a type with a `c: Common` field.

@@ -282,6 +282,13 @@ async fn create(
             "This pool already has a health monitor".into(),
         ));
     }
+    super::quota_check::enforce(
+        &st,
+        &h.c.project_id,
+        crate::model::quota::Resource::HealthMonitor,
+        1,
+    )
+    .await?;
     changes.push(store::put(&h)?);
     st.store.commit(changes).await?;
     st.driver.changed(&h.loadbalancer_id);

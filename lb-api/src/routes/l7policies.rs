@@ -321,6 +321,13 @@ async fn create(
         check_pool(&g, &l, pid)?;
     }
     args.sanitize()?;
+    super::quota_check::enforce(
+        &st,
+        &l.c.project_id,
+        crate::model::quota::Resource::L7Policy,
+        1,
+    )
+    .await?;
     let mut changes = lock(&mut g, std::slice::from_ref(&listener_id), Parent::None)?;
     let mut p = L7Policy {
         c: Common::create(l.c.project_id.clone(), Oper::Offline, common),

@@ -256,6 +256,13 @@ async fn create(
         value,
         invert,
     };
+    super::quota_check::enforce(
+        &st,
+        &r.c.project_id,
+        crate::model::quota::Resource::L7Rule,
+        1,
+    )
+    .await?;
     changes.push(store::put(&r)?);
     st.store.commit(changes).await?;
     st.driver.changed(&r.loadbalancer_id);

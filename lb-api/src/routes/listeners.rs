@@ -348,6 +348,13 @@ async fn create(
             l.protocol, l.protocol_port
         )));
     }
+    super::quota_check::enforce(
+        &st,
+        &l.c.project_id,
+        crate::model::quota::Resource::Listener,
+        1,
+    )
+    .await?;
     lock_lb(&mut lb)?;
     st.store
         .commit(vec![store::put(&lb)?, store::put(&l)?])

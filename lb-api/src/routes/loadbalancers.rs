@@ -1,4 +1,5 @@
-//! `/loadbalancers`: CRUD, cascade delete, `/status` (alias `/statuses`), `/stats`, `/failover`.
+//! `/loadbalancers`: CRUD, cascade delete, `/status` (alias `/statuses`), `/failover` (`/stats`
+//! is in `stats.rs`).
 
 use axum::{
     Router,
@@ -7,7 +8,6 @@ use axum::{
     response::Response,
     routing::{get, put},
 };
-use serde_json::json;
 
 use super::{
     accepted, created, json_response, lb_graph,
@@ -18,7 +18,6 @@ use super::{
 use crate::{
     AppState,
     auth::Ctx,
-    config::Config,
     error::{ApiError, ApiResult},
     model::{
         common::{Common, CommonInput, Oper, Prov},
@@ -35,7 +34,6 @@ pub fn router() -> Router<AppState> {
         .route("/loadbalancers/{id}", get(show).put(update).delete(remove))
         .route("/loadbalancers/{id}/status", get(status))
         .route("/loadbalancers/{id}/statuses", get(status))
-        .route("/loadbalancers/{id}/stats", get(stats))
         .route("/loadbalancers/{id}/failover", put(failover))
 }
 
@@ -68,8 +66,12 @@ async fn list(
 async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    if super::graph_create::wanted(&body) {
+        return Ok(super::graph_create::create(&st, &headers, body).await);
+    }
     let mut i = Input::parse(body, "loadbalancer", "load_balancer", lbm::POST)?;
     let common = CommonInput::read(&mut i, true)?;
     let requested_project = i.project()?;
@@ -81,22 +83,15 @@ async fn create(
     };
     let qos = i.uuid("vip_qos_policy_id")?.set();
     let sg_ids = i.strings("vip_sg_ids", 36)?.or(Vec::new());
-    let provider = i
-        .string("provider", 64)?
-        .set()
+    let asked_provider = i.string("provider", 64)?.set();
+    let provider = asked_provider
+        .clone()
         .unwrap_or_else(|| st.config.default_provider.clone());
     let flavor = i.uuid("flavor_id")?.set();
     let az = i.string("availability_zone", 255)?.set();
-    for graph_key in ["listeners", "pools"] {
-        if let Field::Set(v) = i.raw(graph_key)
-            && v.as_array().is_none_or(|a| !a.is_empty())
-        {
-            return Err(ApiError::NotImplemented(format!(
-                "Provider '{provider}' does not support a requested option: single-call \
-                 creation of {graph_key} is not supported by this API yet."
-            )));
-        }
-    }
+    // Empty `listeners`/`pools` lists (the only ones that get here) create nothing.
+    i.raw("listeners");
+    i.raw("pools");
     if let Field::Set(v) = i.raw("additional_vips")
         && v.as_array().is_none_or(|a| !a.is_empty())
     {
@@ -104,17 +99,7 @@ async fn create(
             "Provider '{provider}' does not support a requested option: additional_vips"
         )));
     }
-    if !Config::provider_enabled(&provider) {
-        return Err(ApiError::bad(format!(
-            "Provider '{provider}' is not enabled."
-        )));
-    }
-    if flavor.is_some() {
-        return Err(ApiError::validation("Invalid flavor_id."));
-    }
-    if az.is_some() {
-        return Err(ApiError::validation("Invalid availability zone."));
-    }
+    let options = super::lb_options::resolve(&st, asked_provider, flavor, az).await?;
     if qos.is_some() {
         return Err(ApiError::validation(
             "The QoS extension is not available on this network registry.",
@@ -123,6 +108,13 @@ async fn create(
     let project = ctx.owner_for_create(requested_project)?;
     let mut c = Common::create(project.clone(), Oper::Offline, common);
     let _guard = st.lock.lock().await;
+    super::quota_check::enforce(
+        &st,
+        &project,
+        crate::model::quota::Resource::LoadBalancer,
+        1,
+    )
+    .await?;
     let placed = vip::place(&*st.store, &c.id, &project, vip).await?;
     c.updated_at = None;
     let lb = LoadBalancer {
@@ -133,9 +125,9 @@ async fn create(
         vip_port_id: Some(placed.port_id),
         vip_qos_policy_id: None,
         vip_sg_ids: sg_ids,
-        provider,
-        flavor_id: None,
-        availability_zone: None,
+        provider: options.provider,
+        flavor_id: options.flavor_id,
+        availability_zone: options.availability_zone,
     };
     st.store
         .commit(vec![placed.change, store::put(&lb)?])
@@ -248,25 +240,6 @@ async fn status(
         .lb(&id)
         .ok_or_else(|| ApiError::not_found("Load Balancer", &id))?;
     Ok(json_response(g.status_tree(lb)))
-}
-
-async fn stats(
-    State(st): State<AppState>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    lb_graph(&st, &ctx, &id).await?;
-    let rows: Vec<crate::controller::host::ListenerStats> =
-        store::list(&*st.store, &Select::lb(&id)).await?;
-    let sum =
-        |f: fn(&crate::controller::host::ListenerStats) -> u64| -> u64 { rows.iter().map(f).sum() };
-    Ok(ok(
-        "stats",
-        json!({"bytes_in": sum(|r| r.bytes_in), "bytes_out": sum(|r| r.bytes_out),
-               "active_connections": sum(|r| r.active_connections),
-               "total_connections": sum(|r| r.total_connections),
-               "request_errors": sum(|r| r.request_errors)}),
-    ))
 }
 
 async fn failover(

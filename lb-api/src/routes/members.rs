@@ -190,6 +190,7 @@ async fn create(
     }) {
         return Err(duplicate(&m.address, m.protocol_port));
     }
+    super::quota_check::enforce(&st, &project, crate::model::quota::Resource::Member, 1).await?;
     changes.push(store::put(&m)?);
     st.store.commit(changes).await?;
     st.driver.changed(&lb_id);

@@ -137,6 +137,14 @@ pub async fn batch(
         return Ok(accepted());
     }
     let (lb_id, project) = (g.lbs[0].c.id.clone(), g.lbs[0].c.project_id.clone());
+    // Octavia checks the net increase (only the additions when nothing is removed).
+    let growth = if additive_only {
+        new_posts.len()
+    } else {
+        new_posts.len().saturating_sub(deleted.len())
+    };
+    super::quota_check::enforce(&st, &project, crate::model::quota::Resource::Member, growth)
+        .await?;
     let has_hm = g.pool_hm(&pool_id).is_some();
     for post in new_posts {
         post.check(&st).await?;

@@ -3,10 +3,15 @@
 //! (visibility, the load-balancer lock, list plumbing) live here.
 
 pub mod amphorae;
+pub mod availability_zones;
+pub mod catalog;
+pub mod flavors;
+pub mod graph_create;
 pub mod healthmonitors;
 pub mod hosts;
 pub mod l7policies;
 pub mod l7rules;
+pub mod lb_options;
 pub mod list;
 pub mod listeners;
 pub mod loadbalancers;
@@ -14,9 +19,16 @@ pub mod lock;
 pub mod members;
 pub mod members_batch;
 pub mod networks;
+pub mod openapi;
 pub mod pool_fields;
 pub mod pools;
+pub mod profiles;
+pub mod projects;
 pub mod providers;
+pub mod quota_check;
+pub mod quotas;
+pub mod stats;
+pub mod tree;
 pub mod versions;
 pub mod vip;
 
@@ -47,6 +59,11 @@ fn octavia() -> Router<AppState> {
         .merge(l7policies::router())
         .merge(l7rules::router())
         .merge(providers::router())
+        .merge(quotas::router())
+        .merge(stats::router())
+        .merge(flavors::router())
+        .merge(profiles::router())
+        .merge(availability_zones::router())
 }
 
 /// Octavia's admin resources (amphorae) and our amphora-host registry.
@@ -71,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
     Router::new()
         .merge(versions::router())
+        .merge(projects::router())
+        .merge(openapi::router())
         .merge(api)
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(MAX_BODY))

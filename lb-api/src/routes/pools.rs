@@ -158,6 +158,8 @@ async fn create(
         }
         affected.push(lid.clone());
     }
+    super::quota_check::enforce(&st, &p.c.project_id, crate::model::quota::Resource::Pool, 1)
+        .await?;
     let mut changes = lock(&mut g, &affected, Parent::None)?;
     if let Some(l) = g.listeners.iter_mut().find(|l| affected.contains(&l.c.id)) {
         l.default_pool_id = Some(p.c.id.clone());

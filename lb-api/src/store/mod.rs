@@ -2,12 +2,54 @@
 //! columns the API selects by) and typed helpers over it. All writes of one API call go through
 //! one [`Store::commit`], which is a single transaction.
 
+pub mod overlay;
+pub mod postgres;
 pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Serialize, de::DeserializeOwned};
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+
+/// `url` with any password replaced by `***`, for logs and error messages.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, t)| (a, Some(t)));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    match tail {
+        Some(t) => format!("{scheme}://{authority}/{t}"),
+        None => format!("{scheme}://{authority}"),
+    }
+}
+
+/// Open the store a database URL names: `sqlite:` (file created and migrated on first start)
+/// or `postgres://`/`postgresql://` (database must exist; tables created on first start).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::Scheme(
+            url.split(':').next().unwrap_or_default().to_owned(),
+        ))
+    }
+}
 
 /// Failure inside the store; always a 500 to the client.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +58,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL scheme `{0}:` (use sqlite: or postgres://)")]
+    Scheme(String),
     #[error("corrupt {kind} row {id}: {source}")]
     Corrupt {
         kind: String,

@@ -17,6 +17,17 @@ use std::{
 use serde_json::Value;
 
 pub mod amphora;
+#[path = "../../src/testpg.rs"]
+pub mod testpg;
+
+/// Which store `lb-api serve` runs on.
+#[derive(Clone, Copy)]
+pub enum Db {
+    /// The embedded default: a SQLite file.
+    Sqlite,
+    /// A private PostgreSQL server started for this test.
+    Postgres,
+}
 
 /// The CLI's venv, where `cargo xtask setup` puts it.
 pub fn oscli() -> Option<PathBuf> {
@@ -44,6 +55,8 @@ pub struct Api {
     /// Database URL.
     pub db: String,
     dir: tempfile::TempDir,
+    /// The PostgreSQL server behind `db`, stopped after the API (fields drop in order).
+    _pg: Option<testpg::PgServer>,
 }
 
 /// Where and how to start the server.
@@ -57,6 +70,8 @@ pub struct ApiArgs<'a> {
     pub log: bool,
     /// Extra environment of the server.
     pub env: Vec<(String, String)>,
+    /// Database URL and the server behind it (default: a SQLite file in the temp dir).
+    pub db: Option<(String, Option<testpg::PgServer>)>,
 }
 
 fn command_in(ns: Option<&str>, program: &std::path::Path) -> Command {
@@ -102,14 +117,24 @@ fn spawn(
 }
 
 impl Api {
-    pub fn start(cli: PathBuf, noop_delay_ms: u32) -> Self {
-        Self::start_with(
+    /// The API with the noop provider on `store`, or `None` when that store is not installed
+    /// (outside CI).
+    pub fn start(cli: PathBuf, noop_delay_ms: u32, store: Db) -> Option<Self> {
+        let db = match store {
+            Db::Sqlite => None,
+            Db::Postgres => {
+                let pg = testpg::PgServer::start_or_skip("cli_cookbook on PostgreSQL")?;
+                Some((pg.database("lbapi"), Some(pg)))
+            }
+        };
+        Some(Self::start_with(
             cli,
             ApiArgs {
                 extra: vec!["--noop-delay-ms".into(), noop_delay_ms.to_string()],
+                db,
                 ..ApiArgs::default()
             },
-        )
+        ))
     }
 
     pub fn start_with(cli: PathBuf, args: ApiArgs<'_>) -> Self {
@@ -118,7 +143,12 @@ impl Api {
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let db = format!("sqlite://{}", dir.path().join("lb.db").display());
+        let (db, pg) = args.db.unwrap_or_else(|| {
+            (
+                format!("sqlite://{}", dir.path().join("lb.db").display()),
+                None,
+            )
+        });
         let ns = args.ns.map(str::to_owned);
         let child = spawn(
             ns.as_deref(),
@@ -139,6 +169,7 @@ impl Api {
             ns,
             db,
             dir,
+            _pg: pg,
         };
         api.wait_listening();
         api

@@ -1,5 +1,8 @@
 //! Handler tests through `app().oneshot()`, one file per resource.
 
+mod availability_zones;
+mod flavors;
+mod graph_create;
 mod healthmonitors;
 mod hosts;
 mod l7policies;
@@ -9,5 +12,9 @@ mod loadbalancers;
 mod members;
 mod members_batch;
 mod networks;
+mod openapi;
 mod pools;
+mod quotas;
+mod quotas_enforced;
+mod stats;
 mod status;

@@ -1,0 +1,91 @@
+//! Flavors (`flavor` / `flavors`) and availability zones (`availability_zone` /
+//! `availability_zones`, keyed by name): named, admin-managed choices a load balancer create
+//! may name (`flavor_id`, `availability_zone`), each pointing at a profile. Not project-owned,
+//! no provisioning status.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A stored flavor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flavor {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub flavor_profile_id: String,
+    pub created_at: String,
+}
+
+impl crate::store::Object for Flavor {
+    const KIND: &'static str = "flavor";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn lb_id(&self) -> Option<&str> {
+        None
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.flavor_profile_id)
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+impl Flavor {
+    /// Wire form (`description` `""` when unset).
+    pub fn wire(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description.clone().unwrap_or_default(),
+            "enabled": self.enabled,
+            "flavor_profile_id": self.flavor_profile_id,
+        })
+    }
+}
+
+/// A stored availability zone; its name is its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AvailabilityZone {
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub availability_zone_profile_id: String,
+    pub created_at: String,
+}
+
+impl crate::store::Object for AvailabilityZone {
+    const KIND: &'static str = "availability_zone";
+    fn id(&self) -> &str {
+        &self.name
+    }
+    fn project_id(&self) -> Option<&str> {
+        None
+    }
+    fn lb_id(&self) -> Option<&str> {
+        None
+    }
+    fn parent_id(&self) -> Option<&str> {
+        Some(&self.availability_zone_profile_id)
+    }
+    fn created_at(&self) -> &str {
+        &self.created_at
+    }
+}
+
+impl AvailabilityZone {
+    /// Wire form (`description` `""` when unset).
+    pub fn wire(&self) -> Value {
+        json!({
+            "name": self.name,
+            "description": self.description.clone().unwrap_or_default(),
+            "enabled": self.enabled,
+            "availability_zone_profile_id": self.availability_zone_profile_id,
+        })
+    }
+}
