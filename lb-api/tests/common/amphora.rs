@@ -86,6 +86,7 @@ impl Amphora {
                 ],
                 log: true,
                 env: Vec::new(),
+                db: None,
             },
         );
         api.json(&["network", "create", "private"]);
