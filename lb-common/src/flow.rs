@@ -46,3 +46,6 @@ pod!(FlowKey, FlowValue);
 pub const FLOW_F_REPLY: u8 = 1 << 0;
 /// TCP FIN or RST seen: the flow is closing and no longer counts as active.
 pub const FLOW_F_CLOSED: u8 = 1 << 1;
+/// Reply-direction entry of a flow whose client packets arrived VLAN-tagged: replies are
+/// handed to `lb_tc_in` (`bpf_redirect_neigh`), so that the VLAN device re-tags them.
+pub const FLOW_F_VLAN: u8 = 1 << 2;

@@ -7,7 +7,7 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP},
     config::{LbConfig, SNAT_PORT_TRIES},
     drop::DropReason,
-    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowValue},
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue},
     hash::tuple_hash,
     vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
@@ -25,6 +25,14 @@ pub struct Verdict {
     pub listener: u32,
     pub backend: u32,
     pub reply: bool,
+    /// Send through `lb_tc_in` rather than an XDP redirect (replies of VLAN-tagged flows).
+    pub via_stack: bool,
+}
+
+/// The entry of `key`, if the flow table has one (read by ICMP error translation).
+#[inline(always)]
+pub fn find(key: &lb_common::flow::FlowKey) -> Option<*const FlowValue> {
+    LB_FLOWS.get_ptr(key)
 }
 
 #[inline(always)]
@@ -52,12 +60,13 @@ fn set_rewrite(s: &mut Scratch, from_other: bool) {
 }
 
 /// `Ok(None)`: not ours, pass it to the stack. `Ok(Some(_))`: rewrite per `s.rewrite`.
-/// `s.key` holds the packet's 5-tuple on entry.
+/// `s.key` holds the packet's 5-tuple on entry; `tagged`: it arrived with a VLAN tag.
 #[inline(always)]
 pub fn lookup_or_create(
     s: &mut Scratch,
     tcp_flags: u8,
     cfg: &LbConfig,
+    tagged: bool,
 ) -> Result<Option<Verdict>, DropReason> {
     // SAFETY: plain helper call.
     let now = unsafe { bpf_ktime_get_ns() };
@@ -79,6 +88,7 @@ pub fn lookup_or_create(
                 listener: v.listener,
                 backend: v.backend,
                 reply,
+                via_stack: v.flags & FLOW_F_VLAN != 0,
             };
             if proto == IPPROTO_TCP && tcp_flags & (TCP_FIN | TCP_RST) != 0 {
                 close(s, v, reply);
@@ -90,6 +100,12 @@ pub fn lookup_or_create(
             stats::flow_closed(v.listener, v.backend);
         }
     }
+    // Flags of the reply entry `create` writes (an argument more would not fit in registers).
+    s.other_value.flags = if tagged {
+        FLOW_F_REPLY | FLOW_F_VLAN
+    } else {
+        FLOW_F_REPLY
+    };
     create(s, tcp_flags, cfg, now)
 }
 
@@ -195,7 +211,6 @@ fn create(
     );
     s.other_value.backend = backend;
     s.other_value.listener = vip.listener;
-    s.other_value.flags = FLOW_F_REPLY;
     s.other_value.idle_timeout_ms = vip.idle_timeout_ms;
     s.other_value.last_seen_ns = now;
     let base = tuple_hash(&s.key.src, &s.key.dst, s.key.sport, s.key.dport);
@@ -232,5 +247,6 @@ fn create(
         listener: vip.listener,
         backend,
         reply: false,
+        via_stack: false,
     }))
 }
