@@ -12,6 +12,7 @@
 
 mod flow;
 mod fwd;
+mod handshake;
 mod icmp;
 mod maps;
 mod nat;
