@@ -22,6 +22,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("procps", "sysctl"),
     // Test topologies turn off veth checksum offload (see lb-testkit's Netns::no_offload).
     ("ethtool", "ethtool"),
+    // `cargo xtask bench` compares the data plane's TCP connection rate with HAProxy's.
+    ("haproxy", "haproxy"),
 ];
 
 #[derive(clap::Args, Default)]
