@@ -14,7 +14,7 @@
 
 use aya_ebpf::{bindings::xdp_action, programs::XdpContext};
 use lb_common::{
-    addr::{FAMILY_V4, IPPROTO_TCP, IPPROTO_UDP},
+    addr::{FAMILY_V4, FAMILY_V6, IPPROTO_TCP, IPPROTO_UDP},
     csum,
     drop::DropReason,
     flow::{FLOW_F_VLAN, FlowKey},
@@ -24,7 +24,7 @@ use lb_common::{
 use crate::{
     flow, fwd, nat,
     parse::{Cursor, ETH_HLEN, Ip},
-    scratch::Scratch,
+    scratch::{Rewrite, Scratch},
     vlan,
 };
 
@@ -167,7 +167,7 @@ fn quoted_v6(cursor: &Cursor, off: usize, key: &mut FlowKey) -> Result<usize, Dr
     key.sport = u16::from_ne_bytes([ports[2], ports[3]]);
     key.dport = u16::from_ne_bytes([ports[0], ports[1]]);
     key.proto = proto;
-    key.family = lb_common::addr::FAMILY_V6;
+    key.family = FAMILY_V6;
     key._pad = [0; 2];
     Ok(l4)
 }
@@ -178,7 +178,7 @@ fn rewrite_v4(
     cursor: &Cursor,
     ip: &Ip,
     inner_l4: usize,
-    outer: &crate::scratch::Rewrite,
+    outer: &Rewrite,
     inner: &FlowKey,
 ) -> Result<(), DropReason> {
     // The ICMP checksum has no pseudo-header: the outer change does not enter it.
@@ -211,7 +211,7 @@ fn rewrite_v6(
     cursor: &Cursor,
     ip: &Ip,
     inner_l4: usize,
-    outer: &crate::scratch::Rewrite,
+    outer: &Rewrite,
     inner: &FlowKey,
 ) -> Result<(), DropReason> {
     let outer_delta = nat::addresses_v6(cursor, ip, outer)?;

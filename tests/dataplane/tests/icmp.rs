@@ -11,7 +11,7 @@ use lb_dataplane_tests::{
     one_lb, run, tuple,
 };
 use lb_testkit::{
-    packet::{ipv4_tcp, ipv4_udp},
+    packet::{ipv4_tcp, ipv4_udp, push_vlan_tag},
     require_root,
 };
 use serde_json::json;
@@ -111,6 +111,10 @@ fn an_error_from_the_client_side_reaches_the_member_translated() {
     assert_eq!(verdict, XdpVerdict::Tx);
     let want = icmp4_error(SNAT, MEMBER, 3, 4, MTU_1400, &reply[14..14 + 48]);
     assert_same("client-side error", &out, &want);
+    // The same error arriving VLAN-tagged leaves untagged, translated the same way.
+    let (verdict, out) = run(&mut dp, &push_vlan_tag(&error, 100));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    assert_same("tagged client-side error", &out, &want);
 }
 
 #[test]
