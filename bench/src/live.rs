@@ -56,7 +56,7 @@ fn xdp_packets(ns: &Netns, iface: &str) -> u64 {
         .sum()
 }
 
-/// The client-side entry of flow `i`, as its first SYN would have created it.
+/// The client-side entry of flow `i`, as its completed handshake would have left it.
 fn flow(i: u32) -> (FlowKey, FlowValue) {
     let key = FlowKey {
         src: v4(setup::client(i)),

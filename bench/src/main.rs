@@ -2,6 +2,7 @@
 //! `target/bench/report.md` and `target/bench/report.json`. Every figure is min/median/max over
 //! samples, and every comparison is a ratio against a floor measured in the same run.
 
+mod cps;
 mod live;
 mod report;
 mod setup;
@@ -13,10 +14,9 @@ use std::path::PathBuf;
 use anyhow::{Context as _, ensure};
 use clap::Parser;
 
-/// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor, and
-/// the live packet rate through a veth against an XDP_TX floor.
-///
-/// Not measured yet (reported as null): TCP connections/s against HAProxy.
+/// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor, the
+/// live packet rate through a veth against an XDP_TX floor, and TCP connections/s through the
+/// VIP against HAProxy in TCP mode on the same topology.
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Cli {
@@ -57,10 +57,24 @@ fn main() -> anyhow::Result<()> {
     )
     .context("live packet-rate benchmark")?;
     drop(bench);
+    eprintln!("[bench] TCP connections/s: HAProxy, then the data plane ...");
+    let cps = cps::run(&cps::Effort {
+        samples: if quick { 2 } else { 5 },
+        seconds: if quick { 1.0 } else { 2.0 },
+        workers: 8,
+    })
+    .context("TCP connection-rate benchmark")?;
     let report = report::Report {
         testrun_ns: testrun,
         live_mpps: Some(live),
-        tcp_cps: report::TcpCps::not_measured(),
+        tcp_cps: report::TcpCps {
+            haproxy: cps.haproxy.map(|(c, _)| c),
+            lb: Some(cps.lb.0),
+        },
+        tcp_cpu_busy_pct: report::TcpCpu {
+            haproxy: cps.haproxy.map(|(_, u)| u),
+            lb: Some(cps.lb.1),
+        },
     };
     report.write(&cli.out)?;
     println!("{}", report.markdown());

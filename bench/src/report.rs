@@ -14,15 +14,12 @@ pub struct TcpCps {
     pub lb: Option<Stat>,
 }
 
-impl TcpCps {
-    /// Not measured by this version of the benchmark (reported as null).
-    #[must_use]
-    pub fn not_measured() -> Self {
-        Self {
-            haproxy: None,
-            lb: None,
-        }
-    }
+/// Busy share of all CPUs (%) while the connection rates were measured (the machine's:
+/// client, proxy or data plane, member).
+#[derive(Debug, Serialize)]
+pub struct TcpCpu {
+    pub haproxy: Option<Stat>,
+    pub lb: Option<Stat>,
 }
 
 #[derive(Debug, Serialize)]
@@ -30,6 +27,7 @@ pub struct Report {
     pub testrun_ns: TestRunNs,
     pub live_mpps: Option<LiveMpps>,
     pub tcp_cps: TcpCps,
+    pub tcp_cpu_busy_pct: TcpCpu,
 }
 
 fn row(name: &str, s: &Stat, unit: &str, ratio: Option<(f64, &str)>) -> String {
@@ -97,13 +95,39 @@ impl Report {
         } else {
             md += "\nLive packet rate: not measured by this version (`live_mpps` is null).\n";
         }
-        md += "\nTCP connections/s against HAProxy: not measured by this version (`tcp_cps` is null).\n";
+        if let Some(lb) = &self.tcp_cps.lb {
+            match &self.tcp_cps.haproxy {
+                Some(h) => {
+                    md += &row("tcp: HAProxy (TCP mode)", h, "conn/s", None);
+                    md += &row(
+                        "tcp: data plane",
+                        lb,
+                        "conn/s",
+                        Some((lb.median / h.median, "HAProxy's rate (goal ≥ 3×)")),
+                    );
+                }
+                None => md += &row("tcp: data plane", lb, "conn/s", None),
+            }
+            for (name, cpu) in [
+                ("cpu busy: HAProxy run", &self.tcp_cpu_busy_pct.haproxy),
+                ("cpu busy: data-plane run", &self.tcp_cpu_busy_pct.lb),
+            ] {
+                if let Some(cpu) = cpu {
+                    md += &row(name, cpu, "% of all CPUs", None);
+                }
+            }
+        } else {
+            md += "\nTCP connections/s against HAProxy: not measured in this run (`tcp_cps` is null).\n";
+        }
         md += "\nTest-run times are the kernel's per-run average with the client-side veth as ingress \
                (route lookups included; redirects not carried out). Live rates: frames processed by XDP on \
                the lb's client-side veth per second of wall time, sent by an XDP generator (BPF_PROG_TEST_RUN \
                live frames) in the client namespace; the floor bounces them (XDP_TX), the data plane \
                translates and redirects them to the member-side veth. Generator and data plane share the \
-               machine's CPUs.\n";
+               machine's CPUs. TCP: completed connections per second (connect, read the member's line, \
+               close) from the client namespace through the VIP, HAProxy in TCP mode in the lb namespace \
+               against the data plane on the same topology; CPU is the whole machine's busy share during \
+               the runs (client and member included).\n";
         md
     }
 }

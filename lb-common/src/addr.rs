@@ -9,6 +9,9 @@ pub const FAMILY_V6: u8 = 6;
 /// IP protocol numbers the data plane balances.
 pub const IPPROTO_TCP: u8 = 6;
 pub const IPPROTO_UDP: u8 = 17;
+/// ICMP and ICMPv6: errors about balanced flows are translated too.
+pub const IPPROTO_ICMP: u8 = 1;
+pub const IPPROTO_ICMPV6: u8 = 58;
 
 /// Packs an IPv4 address (network order bytes) into the 16-byte form.
 #[inline(always)]

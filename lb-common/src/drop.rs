@@ -35,11 +35,20 @@ pub enum DropReason {
     UnknownFlow = 12,
     /// New flow from a source outside the listener's `allowed_cidrs`.
     AclDenied = 13,
+    /// An IPv4 or IPv6 TCP/UDP fragment addressed to a VIP or SNAT address: fragments are
+    /// never balanced (a non-first fragment has no ports to find its flow by).
+    Fragment = 14,
+    /// An IPv6 packet to a VIP or SNAT address whose extension headers do not end in a
+    /// transport header within the parser's bounds (more than 4 headers, or past byte 255).
+    Ipv6ExtHeaders = 15,
+    /// An ICMP/ICMPv6 error to a VIP or SNAT address whose quoted packet is cut short before
+    /// its ports.
+    TruncatedIcmp = 16,
 }
 
 impl DropReason {
     /// Number of slots in `LB_DROPS`.
-    pub const COUNT: u32 = 14;
+    pub const COUNT: u32 = 17;
     /// Every reason, in slot order.
     pub const ALL: [Self; Self::COUNT as usize] = [
         Self::TruncatedVlan,
@@ -56,6 +65,9 @@ impl DropReason {
         Self::FibFailed,
         Self::UnknownFlow,
         Self::AclDenied,
+        Self::Fragment,
+        Self::Ipv6ExtHeaders,
+        Self::TruncatedIcmp,
     ];
 
     /// Stable label for metrics and logs.
@@ -76,6 +88,9 @@ impl DropReason {
             Self::FibFailed => "fib_failed",
             Self::UnknownFlow => "unknown_flow",
             Self::AclDenied => "acl_denied",
+            Self::Fragment => "fragment",
+            Self::Ipv6ExtHeaders => "ipv6_ext_headers",
+            Self::TruncatedIcmp => "truncated_icmp",
         }
     }
 

@@ -46,3 +46,23 @@ pod!(FlowKey, FlowValue);
 pub const FLOW_F_REPLY: u8 = 1 << 0;
 /// TCP FIN or RST seen: the flow is closing and no longer counts as active.
 pub const FLOW_F_CLOSED: u8 = 1 << 1;
+/// Reply-direction entry of a flow whose client packets arrived VLAN-tagged: replies are
+/// handed to `lb_tc_in` (`bpf_redirect_neigh`), so that the VLAN device re-tags them.
+pub const FLOW_F_VLAN: u8 = 1 << 2;
+
+/// Idle time after which a handshake in `LB_SYN_FLOWS` is forgotten (or the listener's idle
+/// timeout, when shorter), in milliseconds. SYN retransmissions (1, 3, 7, 15 s after the
+/// first) and SYN-ACKs refresh it.
+pub const SYN_TIMEOUT_MS: u32 = 30_000;
+
+/// The idle timeout that applies to an entry: `half_open` for entries of `LB_SYN_FLOWS`.
+#[inline(always)]
+#[must_use]
+pub const fn idle_timeout_ns(v: &FlowValue, half_open: bool) -> u64 {
+    let ms = if half_open && v.idle_timeout_ms > SYN_TIMEOUT_MS {
+        SYN_TIMEOUT_MS
+    } else {
+        v.idle_timeout_ms
+    };
+    ms as u64 * 1_000_000
+}

@@ -27,6 +27,10 @@ pub const RR_POS: &str = "LB_RR_POS";
 pub const POOL_MEMBERS: &str = "LB_POOL_MEMBERS";
 /// LRU hash `FlowKey` → `FlowValue`, both directions of each flow. Writer: XDP (+ agent GC).
 pub const FLOWS: &str = "LB_FLOWS";
+/// LRU hash `FlowKey` → `FlowValue`: both directions of TCP flows still in their handshake
+/// (SYN seen, client's ACK not yet). A SYN flood churns this table, never [`FLOWS`]; the
+/// client's first ACK moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
+pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
 /// Array of one `LbConfig`. Writer: agent; reader: XDP.
 pub const CONFIG: &str = "LB_CONFIG";
 /// Array of u64 active-flow gauges per listener (atomic). Writer: XDP (+ agent GC).
@@ -61,6 +65,8 @@ pub const RR_TABLE_SIZE: u32 = MAX_POOLS * RR_SIZE;
 pub const POOL_MEMBERS_SIZE: u32 = MAX_POOLS * MAX_POOL_MEMBERS;
 /// Default flow-table entries (two per flow); the agent can change it at load time.
 pub const FLOWS_SIZE: u32 = 262_144;
+/// Default entries of [`SYN_FLOWS`] (two per handshake: 32,768 handshakes in flight).
+pub const SYN_FLOWS_SIZE: u32 = 65_536;
 
 /// Name of the XDP entry point in the object.
 pub const XDP_PROGRAM: &str = "lb_xdp";
@@ -72,7 +78,7 @@ pub const PASS_PROGRAM: &str = "lb_pass";
 pub const TX_PROGRAM: &str = "lb_tx";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 17] = [
+pub const ALL_MAPS: [&str; 18] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -83,6 +89,7 @@ pub const ALL_MAPS: [&str; 17] = [
     RR_POS,
     POOL_MEMBERS,
     FLOWS,
+    SYN_FLOWS,
     CONFIG,
     LISTENER_ACTIVE,
     BACKEND_ACTIVE,

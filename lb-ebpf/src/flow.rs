@@ -7,13 +7,14 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP},
     config::{LbConfig, SNAT_PORT_TRIES},
     drop::DropReason,
-    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowValue},
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue},
     hash::tuple_hash,
     vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
 
 use crate::{
-    maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_VIPS},
+    handshake,
+    maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_SYN_FLOWS, LB_VIPS},
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
     scratch::Scratch,
     select::backend_for,
@@ -25,6 +26,14 @@ pub struct Verdict {
     pub listener: u32,
     pub backend: u32,
     pub reply: bool,
+    /// Send through `lb_tc_in` rather than an XDP redirect (replies of VLAN-tagged flows).
+    pub via_stack: bool,
+}
+
+/// The entry of `key`, established or in its handshake (read by ICMP error translation).
+#[inline(always)]
+pub fn find(key: &lb_common::flow::FlowKey) -> Option<*const FlowValue> {
+    LB_FLOWS.get_ptr(key).or_else(|| LB_SYN_FLOWS.get_ptr(key))
 }
 
 #[inline(always)]
@@ -52,12 +61,13 @@ fn set_rewrite(s: &mut Scratch, from_other: bool) {
 }
 
 /// `Ok(None)`: not ours, pass it to the stack. `Ok(Some(_))`: rewrite per `s.rewrite`.
-/// `s.key` holds the packet's 5-tuple on entry.
+/// `s.key` holds the packet's 5-tuple on entry; `tagged`: it arrived with a VLAN tag.
 #[inline(always)]
 pub fn lookup_or_create(
     s: &mut Scratch,
     tcp_flags: u8,
     cfg: &LbConfig,
+    tagged: bool,
 ) -> Result<Option<Verdict>, DropReason> {
     // SAFETY: plain helper call.
     let now = unsafe { bpf_ktime_get_ns() };
@@ -79,6 +89,7 @@ pub fn lookup_or_create(
                 listener: v.listener,
                 backend: v.backend,
                 reply,
+                via_stack: v.flags & FLOW_F_VLAN != 0,
             };
             if proto == IPPROTO_TCP && tcp_flags & (TCP_FIN | TCP_RST) != 0 {
                 close(s, v, reply);
@@ -89,7 +100,21 @@ pub fn lookup_or_create(
         if !closed {
             stats::flow_closed(v.listener, v.backend);
         }
+        if proto == IPPROTO_TCP {
+            // The new flow starts in the handshake table: the old entry must not shadow it.
+            let _removed = LB_FLOWS.remove(&s.key);
+        }
+    } else if proto == IPPROTO_TCP
+        && let Some(verdict) = handshake::lookup(s, tcp_flags, now)
+    {
+        return Ok(Some(verdict));
     }
+    // Flags of the reply entry `create` writes (an argument more would not fit in registers).
+    s.other_value.flags = if tagged {
+        FLOW_F_REPLY | FLOW_F_VLAN
+    } else {
+        FLOW_F_REPLY
+    };
     create(s, tcp_flags, cfg, now)
 }
 
@@ -195,19 +220,27 @@ fn create(
     );
     s.other_value.backend = backend;
     s.other_value.listener = vip.listener;
-    s.other_value.flags = FLOW_F_REPLY;
     s.other_value.idle_timeout_ms = vip.idle_timeout_ms;
     s.other_value.last_seen_ns = now;
     let base = tuple_hash(&s.key.src, &s.key.dst, s.key.sport, s.key.dport);
     let count = u32::from(cfg.snat_port_count);
+    // TCP flows start in the handshake table (see `handshake.rs`), UDP flows in `LB_FLOWS`.
+    let tcp = s.key.proto == IPPROTO_TCP;
     let mut snat_port = 0u16;
     for i in 0..SNAT_PORT_TRIES {
         let port = ((u32::from(cfg.snat_port_min) + base.wrapping_add(i) % count) as u16).to_be();
         s.other.dport = port;
-        if LB_FLOWS
-            .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
-            .is_ok()
-        {
+        let claimed = if tcp {
+            LB_FLOWS.get_ptr(&s.other).is_none()
+                && LB_SYN_FLOWS
+                    .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
+                    .is_ok()
+        } else {
+            LB_FLOWS
+                .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
+                .is_ok()
+        };
+        if claimed {
             snat_port = port;
             break;
         }
@@ -221,16 +254,29 @@ fn create(
     s.value.flags = 0;
     s.value.idle_timeout_ms = vip.idle_timeout_ms;
     s.value.last_seen_ns = now;
-    if LB_FLOWS.insert(&s.key, &s.value, 0).is_err() {
+    let inserted = if tcp {
+        LB_SYN_FLOWS.insert(&s.key, &s.value, 0)
+    } else {
+        LB_FLOWS.insert(&s.key, &s.value, 0)
+    };
+    if inserted.is_err() {
         // Best effort: the reply entry would only age out.
-        let _removed = LB_FLOWS.remove(&s.other);
+        let _removed = if tcp {
+            LB_SYN_FLOWS.remove(&s.other)
+        } else {
+            LB_FLOWS.remove(&s.other)
+        };
         return Err(DropReason::SnatExhausted);
     }
-    stats::flow_opened(vip.listener, backend);
+    if !tcp {
+        // TCP flows count once their handshake completes (`handshake::promote`).
+        stats::flow_opened(vip.listener, backend);
+    }
     set_rewrite(s, false);
     Ok(Some(Verdict {
         listener: vip.listener,
         backend,
         reply: false,
+        via_stack: false,
     }))
 }

@@ -30,13 +30,15 @@ pub struct Sent {
     pub class: PacketClass,
 }
 
-/// Routes a packet already rewritten to `to`.
+/// Routes a packet already rewritten to `to`. `via_stack`: even with a resolved next hop, send
+/// it through `lb_tc_in` (the route's device may be one XDP cannot redirect into, a VLAN).
 #[inline(never)]
 pub fn forward(
     ctx: &XdpContext,
     ip: &Ip,
     to: &Rewrite,
     params: &mut bpf_fib_lookup,
+    via_stack: bool,
 ) -> Result<Sent, DropReason> {
     // SAFETY: bpf_fib_lookup is plain data; all-zero is its documented initial state. Written
     // in place: a zeroed temporary would cost 64 bytes of stack.
@@ -79,7 +81,7 @@ pub fn forward(
         )
     };
     match rc {
-        BPF_FIB_LKUP_RET_SUCCESS => {
+        BPF_FIB_LKUP_RET_SUCCESS if !via_stack => {
             let cursor = Cursor::new(ctx.data(), ctx.data_end());
             let eth = cursor.ptr_mut::<[u8; 12]>(0).ok_or(DropReason::FibFailed)?;
             // SAFETY: bounds checked by `ptr_mut`.
@@ -95,7 +97,7 @@ pub fn forward(
                 class: PacketClass::Forwarded,
             })
         }
-        BPF_FIB_LKUP_RET_NO_NEIGH => {
+        BPF_FIB_LKUP_RET_SUCCESS | BPF_FIB_LKUP_RET_NO_NEIGH => {
             let meta_len = core::mem::size_of::<NeighMeta>() as i32;
             // SAFETY: valid context; growing the metadata area is bounded by the kernel.
             if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -meta_len) } != 0 {

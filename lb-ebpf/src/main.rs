@@ -12,12 +12,15 @@
 
 mod flow;
 mod fwd;
+mod handshake;
+mod icmp;
 mod maps;
 mod nat;
 mod parse;
 mod scratch;
 mod select;
 mod stats;
+mod vlan;
 
 use aya_ebpf::{
     bindings::{TC_ACT_OK, xdp_action},
@@ -26,7 +29,7 @@ use aya_ebpf::{
     programs::{TcContext, XdpContext},
 };
 use lb_common::{
-    addr::{IPPROTO_TCP, IPPROTO_UDP},
+    addr::{FAMILY_V4, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP},
     config::CFG_F_TX_AFTER_NAT,
     drop::DropReason,
     maps::{META_MAGIC, NeighMeta},
@@ -35,7 +38,7 @@ use lb_common::{
 
 use crate::{
     maps::{LB_ADDRS, LB_CONFIG},
-    parse::Cursor,
+    parse::{Cursor, ETH_HLEN},
     scratch::LB_SCRATCH,
 };
 
@@ -65,11 +68,20 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     let l3 = parse::ethernet(cursor)?;
     let ip = parse::l3(cursor, l3)?;
     let pass = Ok((xdp_action::XDP_PASS, ip.class));
-    // Only untagged TCP/UDP datagrams (not fragments) are balanced; the rest goes to the stack.
+    let icmp = if ip.family == FAMILY_V4 {
+        IPPROTO_ICMP
+    } else {
+        IPPROTO_ICMPV6
+    };
+    // Only TCP/UDP, ICMP (errors about flows), fragments and unparsable extension-header
+    // chains (to count them when they are addressed to us) go further; the rest goes to the
+    // stack.
     if ip.class == PacketClass::NonIp
-        || ip.fragment
-        || l3.offset != 14
-        || (ip.proto != IPPROTO_TCP && ip.proto != IPPROTO_UDP)
+        || !(ip.fragment
+            || ip.ext_overflow
+            || ip.proto == IPPROTO_TCP
+            || ip.proto == IPPROTO_UDP
+            || ip.proto == icmp)
     {
         return pass;
     }
@@ -88,21 +100,49 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     if LB_ADDRS.get_ptr(&s.dst).is_none() {
         return pass;
     }
+    // Verifier complexity: each way through the parsers (0-2 VLAN tags, IPv4 or IPv6, 0-4
+    // extension headers) leaves different exact offsets, and the verifier would walk the rest
+    // of the program once for each. Read back from map memory, the parse result is just
+    // "some value" to it, so the rest is verified once (offsets are masked where used).
+    s.ip = ip;
+    // SAFETY: reads back the value just written to this CPU's scratch entry.
+    let ip = unsafe { core::ptr::read_volatile(&raw const s.ip) };
+    if ip.ext_overflow {
+        return Err(DropReason::Ipv6ExtHeaders);
+    }
+    if ip.fragment {
+        // Fragments are never balanced: a non-first one has no ports to find its flow by.
+        if ip.proto == IPPROTO_TCP || ip.proto == IPPROTO_UDP {
+            return Err(DropReason::Fragment);
+        }
+        return pass;
+    }
+    if ip.proto == icmp {
+        let tx = cfg.flags & CFG_F_TX_AFTER_NAT != 0;
+        return match icmp::handle(ctx, &ip, s, tx)? {
+            Some(sent) => Ok(sent),
+            None => pass,
+        };
+    }
     let l4 = parse::l4(cursor, &ip)?;
     s.key.sport = l4.sport;
     s.key.dport = l4.dport;
     s.key.proto = ip.proto;
     s.key.family = ip.family;
     s.key._pad = [0; 2];
-    let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg)? else {
+    let tagged = ip.l3_off != ETH_HLEN;
+    let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg, tagged)? else {
         return pass;
     };
     nat::rewrite(cursor, &ip, &s.rewrite)?;
     stats::count_flow_packet(v.listener, v.backend, v.reply, cursor.len() as u64);
+    if tagged {
+        vlan::pop(ctx, ip.l3_off)?;
+    }
     if cfg.flags & CFG_F_TX_AFTER_NAT != 0 {
         return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));
     }
-    let sent = fwd::forward(ctx, &ip, &s.rewrite, &mut s.fib)?;
+    let sent = fwd::forward(ctx, &ip, &s.rewrite, &mut s.fib, v.via_stack)?;
     Ok((sent.action, sent.class))
 }
 

@@ -11,7 +11,7 @@ use lb_common::{
     flow::{FlowKey, FlowValue},
     maps::{
         ACL_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS,
-        MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE,
+        MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE, SYN_FLOWS_SIZE,
     },
     stats::{FlowStats, PacketCounter},
     vip::{AclKey, AddrKey, VipInfo, VipKey},
@@ -57,6 +57,12 @@ pub static LB_POOL_MEMBERS: Array<u32> = Array::with_max_entries(POOL_MEMBERS_SI
 /// Both directions of every flow. Writer: `lb_xdp` (agent for expiry).
 #[map]
 pub static LB_FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entries(FLOWS_SIZE, 0);
+
+/// Both directions of TCP flows in their handshake; promoted to `LB_FLOWS` by the client's
+/// first ACK, so that SYN floods never evict established flows. Writer: `lb_xdp`.
+#[map]
+pub static LB_SYN_FLOWS: LruHashMap<FlowKey, FlowValue> =
+    LruHashMap::with_max_entries(SYN_FLOWS_SIZE, 0);
 
 /// Host settings (one entry). Writer: agent.
 #[map]

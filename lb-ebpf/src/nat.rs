@@ -45,7 +45,7 @@ pub fn rewrite(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<(), DropReason>
 
 /// Rewrites IPv4 addresses and the header checksum; returns the pseudo-header delta.
 #[inline(never)]
-fn addresses_v4(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReason> {
+pub fn addresses_v4(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReason> {
     let delta = {
         // SAFETY: `ptr_mut` checked the 20-byte header lies inside the packet.
         let hdr = unsafe {
@@ -68,7 +68,7 @@ fn addresses_v4(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReaso
 
 /// Rewrites IPv6 addresses; returns the pseudo-header delta.
 #[inline(never)]
-fn addresses_v6(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReason> {
+pub fn addresses_v6(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReason> {
     let delta = {
         // SAFETY: `ptr_mut` checked the 40-byte header lies inside the packet.
         let hdr = unsafe {
@@ -94,7 +94,7 @@ fn addresses_v6(cursor: &Cursor, ip: &Ip, to: &Rewrite) -> Result<u32, DropReaso
 /// Replaces the 32-bit word at `at` of the IPv6 header with `new[from..from + 4]` and adds the
 /// change to `acc`. Constant offsets only (inlined): no bounds-check panics.
 #[inline(always)]
-fn swap_word(hdr: &mut [u8; 40], at: usize, new: &[u8; 16], from: usize, acc: u64) -> u64 {
+pub fn swap_word(hdr: &mut [u8; 40], at: usize, new: &[u8; 16], from: usize, acc: u64) -> u64 {
     let old = u32::from_be_bytes([hdr[at], hdr[at + 1], hdr[at + 2], hdr[at + 3]]);
     let word = [new[from], new[from + 1], new[from + 2], new[from + 3]];
     hdr[at..at + 4].copy_from_slice(&word);

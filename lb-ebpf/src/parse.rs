@@ -7,7 +7,7 @@ use lb_common::{
     stats::PacketClass,
 };
 
-const ETH_HLEN: usize = 14;
+pub const ETH_HLEN: usize = 14;
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86dd;
 const ETH_P_8021Q: u16 = 0x8100;
@@ -19,7 +19,16 @@ const IPV4_MIN_HLEN: usize = 20;
 const IPV6_HLEN: usize = 40;
 
 /// Largest header offset the cursor hands out (see [`Cursor::ptr_at`]).
-const MAX_OFFSET: usize = 0xff;
+const MAX_OFFSET: usize = 0x1ff;
+/// Largest transport-header offset the parsers accept: below it, every offset computed from it
+/// (up to an ICMP error's quoted transport header) stays below [`MAX_OFFSET`].
+pub const MAX_L4_OFFSET: usize = 0xff;
+/// IPv6 extension headers followed before giving up.
+const MAX_EXT_HEADERS: usize = 4;
+const NEXT_HOP_BY_HOP: u8 = 0;
+const NEXT_ROUTING: u8 = 43;
+const NEXT_FRAGMENT: u8 = 44;
+const NEXT_DEST_OPTS: u8 = 60;
 
 /// The packet's bounds, as the context gives them.
 pub struct Cursor {
@@ -42,9 +51,9 @@ impl Cursor {
     /// A pointer to a `T` at `offset`, if the whole `T` lies inside the packet.
     #[inline(always)]
     pub fn ptr_at<T>(&self, offset: usize) -> Option<*const T> {
-        // Every header offset the parsers compute is below 256 (Ethernet + 2 VLAN tags + IPv4
-        // with options + a TCP header end by byte 102). The mask changes none of them, but it
-        // gives the verifier a bound it can lose when LLVM spills the offset to the stack.
+        // Every header offset the parsers compute is below 512 (transport headers start by byte
+        // `MAX_L4_OFFSET`, an ICMP error's quote ends 128 bytes later). The mask changes none
+        // of them, but it gives the verifier a bound it can lose when LLVM spills the offset.
         let offset = offset & MAX_OFFSET;
         let size = core::mem::size_of::<T>();
         if self.start + offset + size > self.end {
@@ -109,6 +118,7 @@ pub fn ethernet(cursor: &Cursor) -> Result<L3, DropReason> {
 }
 
 /// What the L3 header says about the packet.
+#[repr(C)]
 #[derive(Clone, Copy)]
 pub struct Ip {
     pub class: PacketClass,
@@ -117,8 +127,12 @@ pub struct Ip {
     /// Start of the transport header (after IPv4 options).
     pub l4_off: usize,
     pub proto: u8,
-    /// A fragment (not the whole datagram): never balanced, always passed.
+    /// A fragment (not the whole datagram): never balanced. `proto` is the fragment's
+    /// transport protocol (IPv4 protocol field, or the IPv6 fragment header's next header).
     pub fragment: bool,
+    /// IPv6 extension headers that do not end within bounds (see `MAX_EXT_HEADERS`,
+    /// [`MAX_L4_OFFSET`]): `proto` and `l4_off` are meaningless.
+    pub ext_overflow: bool,
     /// IPv4 total length, or IPv6 payload length + 40.
     pub tot_len: u16,
 }
@@ -133,6 +147,7 @@ impl Ip {
             l4_off: 0,
             proto: 0,
             fragment: false,
+            ext_overflow: false,
             tot_len: 0,
         }
     }
@@ -172,6 +187,7 @@ fn ipv4(cursor: &Cursor, offset: usize) -> Result<Ip, DropReason> {
         proto,
         // More-fragments flag or a non-zero offset.
         fragment: frag & 0x3fff != 0,
+        ext_overflow: false,
         tot_len: total_len,
     })
 }
@@ -188,17 +204,71 @@ fn ipv6(cursor: &Cursor, offset: usize) -> Result<Ip, DropReason> {
     }
     // SAFETY: inside the fixed header checked above.
     let (payload, next) = unsafe { (be16([(*hdr)[4], (*hdr)[5]]), (*hdr)[6]) };
-    Ok(Ip {
+    let mut ip = Ip {
         class: PacketClass::Ipv6,
         family: FAMILY_V6,
         l3_off: offset,
         l4_off: offset + IPV6_HLEN,
-        // Extension headers are not followed yet: such packets are passed, never balanced.
         proto: next,
-        // A fragment header (44) means a fragment.
-        fragment: next == 44,
+        fragment: false,
+        ext_overflow: false,
         tot_len: payload.wrapping_add(IPV6_HLEN as u16),
-    })
+    };
+    if is_ext_header(next) {
+        ext_headers(cursor, &mut ip)?;
+    }
+    Ok(ip)
+}
+
+#[inline(always)]
+fn is_ext_header(next: u8) -> bool {
+    matches!(
+        next,
+        NEXT_HOP_BY_HOP | NEXT_ROUTING | NEXT_FRAGMENT | NEXT_DEST_OPTS
+    )
+}
+
+/// Walks hop-by-hop, routing, destination-options and fragment headers (at most
+/// `MAX_EXT_HEADERS`) to the transport header. A fragment header ends the walk (`fragment`);
+/// so does a routing header with segments left (this host is not the final destination: the
+/// packet keeps `proto` = 43 and goes to the stack).
+#[inline(never)]
+fn ext_headers(cursor: &Cursor, ip: &mut Ip) -> Result<(), DropReason> {
+    let mut off = ip.l4_off;
+    let mut next = ip.proto;
+    for _ in 0..MAX_EXT_HEADERS {
+        if !is_ext_header(next) {
+            break;
+        }
+        if off > MAX_L4_OFFSET {
+            break;
+        }
+        let h = cursor
+            .ptr_at::<[u8; 8]>(off)
+            .ok_or(DropReason::TruncatedIpv6)?;
+        // SAFETY: bounds checked by `ptr_at`.
+        let (h_next, h_len, segments_left) = unsafe { ((*h)[0], (*h)[1], (*h)[3]) };
+        if next == NEXT_FRAGMENT {
+            ip.fragment = true;
+            ip.proto = h_next;
+            ip.l4_off = off + 8;
+            return Ok(());
+        }
+        if next == NEXT_ROUTING && segments_left != 0 {
+            ip.proto = NEXT_ROUTING;
+            ip.l4_off = off;
+            return Ok(());
+        }
+        off += (usize::from(h_len) + 1) * 8;
+        next = h_next;
+    }
+    if is_ext_header(next) || off > MAX_L4_OFFSET {
+        ip.ext_overflow = true;
+        return Ok(());
+    }
+    ip.proto = next;
+    ip.l4_off = off;
+    Ok(())
 }
 
 /// The transport ports and flags of a TCP or UDP packet.

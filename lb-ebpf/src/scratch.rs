@@ -2,6 +2,8 @@
 //! 512-byte BPF stack (flow keys and values, the FIB lookup parameters).
 
 use aya_ebpf::{bindings::bpf_fib_lookup, macros::map, maps::PerCpuArray};
+
+use crate::parse::Ip;
 use lb_common::{
     flow::{FlowKey, FlowValue},
     vip::AddrKey,
@@ -31,6 +33,8 @@ pub struct Scratch {
     pub fib: bpf_fib_lookup,
     /// Destination pre-filter key.
     pub dst: AddrKey,
+    /// The parse result, passed through memory on purpose (see `main.rs`).
+    pub ip: Ip,
 }
 
 /// One `Scratch` per CPU. Writer and reader: `lb_xdp` only.

@@ -26,6 +26,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     // `postgres`/`initdb` off PATH (in /usr/lib/postgresql/<major>/bin), so the package
     // status decides.
     ("postgresql", "postgres"),
+    // `cargo xtask bench` compares the data plane's TCP connection rate with HAProxy's.
+    ("haproxy", "haproxy"),
 ];
 
 #[derive(clap::Args, Default)]

@@ -1,5 +1,5 @@
 //! Flow-table garbage collection by the agent: removes flows idle past their listener's
-//! timeout (both directions) and recounts the active-flow gauges from what remains, so that
+//! timeout (both directions; handshakes in `LB_SYN_FLOWS` after at most `SYN_TIMEOUT_MS`) and recounts the active-flow gauges from what remains, so that
 //! least connections and connection limits never drift (flows that ended without FIN/RST,
 //! UDP flows, LRU evictions). The kernel only replaces an idle flow when its client sends
 //! again; this pass is what forgets the others.
@@ -11,8 +11,8 @@ use std::collections::HashMap as StdHashMap;
 
 use aya::maps::{Array, HashMap, MapData};
 use lb_common::{
-    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowKey, FlowValue},
-    maps::{BACKEND_ACTIVE, FLOWS, LISTENER_ACTIVE},
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FlowKey, FlowValue, idle_timeout_ns},
+    maps::{BACKEND_ACTIVE, FLOWS, LISTENER_ACTIVE, SYN_FLOWS},
 };
 
 use super::Dataplane;
@@ -42,38 +42,61 @@ pub fn monotonic_ns() -> u64 {
     u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
 }
 
-fn expired(v: &FlowValue, now: u64) -> bool {
-    now.saturating_sub(v.last_seen_ns) > u64::from(v.idle_timeout_ms) * 1_000_000
+fn expired(v: &FlowValue, now: u64, half_open: bool) -> bool {
+    now.saturating_sub(v.last_seen_ns) > idle_timeout_ns(v, half_open)
+}
+
+/// Active flows per listener and per member slot, as recounted by a pass.
+#[derive(Default)]
+struct Recount {
+    listeners: StdHashMap<u32, u64>,
+    backends: StdHashMap<u32, u64>,
 }
 
 impl Dataplane {
-    /// One garbage-collection pass at time `now` (see [`monotonic_ns`]).
+    /// One garbage-collection pass at time `now` (see [`monotonic_ns`]) over the established
+    /// flows (`LB_FLOWS`) and the handshakes (`LB_SYN_FLOWS`, which never count as active).
     pub fn collect_flows(&mut self, now: u64) -> Result<GcReport, DataplaneError> {
-        let map_err = |source| DataplaneError::Map {
-            name: FLOWS,
-            source,
-        };
+        let mut report = GcReport::default();
+        let mut recount = Recount::default();
+        self.collect_table(FLOWS, now, &mut report, Some(&mut recount))?;
+        self.collect_table(SYN_FLOWS, now, &mut report, None)?;
+        write_gauges(self, LISTENER_ACTIVE, &recount.listeners)?;
+        write_gauges(self, BACKEND_ACTIVE, &recount.backends)?;
+        Ok(report)
+    }
+
+    /// Removes the expired entries of one flow table; counts the active flows of `LB_FLOWS`
+    /// (`recount`), none for the handshake table (`recount` is `None`).
+    fn collect_table(
+        &mut self,
+        name: &'static str,
+        now: u64,
+        report: &mut GcReport,
+        mut recount: Option<&mut Recount>,
+    ) -> Result<(), DataplaneError> {
+        let map_err = |source| DataplaneError::Map { name, source };
         let map = self
             .ebpf
-            .map_mut(FLOWS)
-            .ok_or(DataplaneError::MissingMap { name: FLOWS })?;
+            .map_mut(name)
+            .ok_or(DataplaneError::MissingMap { name })?;
         let mut flows: HashMap<&mut MapData, FlowKey, FlowValue> =
             HashMap::try_from(map).map_err(map_err)?;
-        let mut report = GcReport::default();
+        let half_open = recount.is_none();
         let mut doomed = Vec::new();
-        let mut listeners: StdHashMap<u32, u64> = StdHashMap::new();
-        let mut backends: StdHashMap<u32, u64> = StdHashMap::new();
         // Entries the kernel evicts or replaces while we iterate just end the walk early
         // for them; errors on single entries are skipped, not fatal.
         for (key, value) in flows.iter().filter_map(Result::ok) {
             report.scanned += 1;
-            if expired(&value, now) {
+            if expired(&value, now, half_open) {
                 doomed.push(key);
                 continue;
             }
-            if value.flags & (FLOW_F_REPLY | FLOW_F_CLOSED) == 0 {
-                *listeners.entry(value.listener).or_default() += 1;
-                *backends.entry(value.backend).or_default() += 1;
+            if let Some(recount) = recount.as_deref_mut()
+                && value.flags & (FLOW_F_REPLY | FLOW_F_CLOSED) == 0
+            {
+                *recount.listeners.entry(value.listener).or_default() += 1;
+                *recount.backends.entry(value.backend).or_default() += 1;
                 report.active += 1;
             }
         }
@@ -85,9 +108,7 @@ impl Dataplane {
                 Err(e) => return Err(map_err(e)),
             }
         }
-        write_gauges(self, LISTENER_ACTIVE, &listeners)?;
-        write_gauges(self, BACKEND_ACTIVE, &backends)?;
-        Ok(report)
+        Ok(())
     }
 }
 

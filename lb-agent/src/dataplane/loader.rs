@@ -19,7 +19,7 @@ use aya::{
         xdp::{XdpLink, XdpLinkId},
     },
 };
-use lb_common::maps::{PASS_PROGRAM, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM};
+use lb_common::maps::{FLOWS, PASS_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM};
 
 use super::{
     EBPF_OBJECT,
@@ -77,6 +77,19 @@ impl Dataplane {
             return Err(DataplaneError::EmptyObject);
         }
         Self::with_ebpf(EbpfLoader::new().load(object)?, None)
+    }
+
+    /// Loads the embedded object (unpinned) with flow tables of the given sizes instead of
+    /// the defaults (`FLOWS_SIZE`, `SYN_FLOWS_SIZE`): tests that fill them use small ones.
+    pub fn load_with_flow_tables(flows: u32, syn_flows: u32) -> Result<Self, DataplaneError> {
+        if EBPF_OBJECT.is_empty() {
+            return Err(DataplaneError::EmptyObject);
+        }
+        let ebpf = EbpfLoader::new()
+            .map_max_entries(FLOWS, flows)
+            .map_max_entries(SYN_FLOWS, syn_flows)
+            .load(EBPF_OBJECT)?;
+        Self::with_ebpf(ebpf, None)
     }
 
     /// Loads the embedded object with its maps and links pinned under `dir`, adopting the pins

@@ -5,9 +5,23 @@ use lb_agent::dataplane::{Dataplane, XdpVerdict};
 use lb_common::{config::CFG_F_TX_AFTER_NAT, csum, drop::DropReason};
 use lb_proto::DesiredState;
 
+pub mod frames;
+
+/// Transport offset and protocol of an untagged IPv6 frame, after hop-by-hop, routing and
+/// destination-options headers.
+#[must_use]
+pub fn v6_l4(frame: &[u8]) -> (usize, u8) {
+    let (mut off, mut next) = (54, frame[20]);
+    while matches!(next, 0 | 43 | 60) {
+        next = frame[off];
+        off += (usize::from(frame[off + 1]) + 1) * 8;
+    }
+    (off, next)
+}
+
 /// Drop reasons exercised by the scenarios in `tests/nat.rs` (each scenario asserts its
 /// counter); `tests/fixtures.rs` checks that together with its own table they cover them all.
-pub const NAT_SCENARIO_REASONS: [DropReason; 8] = [
+pub const NAT_SCENARIO_REASONS: [DropReason; 11] = [
     DropReason::TruncatedL4,
     DropReason::NoBackend,
     DropReason::ConnLimit,
@@ -16,6 +30,11 @@ pub const NAT_SCENARIO_REASONS: [DropReason; 8] = [
     DropReason::FibFailed,
     DropReason::UnknownFlow,
     DropReason::AclDenied,
+    // tests/robust_parse.rs
+    DropReason::Fragment,
+    DropReason::Ipv6ExtHeaders,
+    // tests/icmp.rs
+    DropReason::TruncatedIcmp,
 ];
 
 /// Loads the data plane, applies `state` (JSON) and, with `tx`, sets the fixture mode in which
@@ -59,7 +78,7 @@ pub fn tuple(frame: &[u8]) -> (String, u16, String, u16) {
                 let b: [u8; 16] = frame[o..o + 16].try_into().expect("16 bytes");
                 std::net::Ipv6Addr::from(b)
             };
-            (a(22).to_string(), a(38).to_string(), 54)
+            (a(22).to_string(), a(38).to_string(), v6_l4(frame).0)
         }
         _ => panic!("not IP: {:02x?}", &frame[12..14]),
     };
@@ -85,11 +104,12 @@ pub fn assert_checksums(frame: &[u8]) {
             (p, 14 + ihl, frame[23])
         }
         [0x86, 0xdd] => {
-            let l4_len = usize::from(u16::from_be_bytes([frame[18], frame[19]]));
+            let (l4_off, proto) = v6_l4(frame);
+            let l4_len = frame.len() - l4_off;
             let mut p = frame[22..54].to_vec();
             p.extend_from_slice(&(l4_len as u32).to_be_bytes());
-            p.extend_from_slice(&[0, 0, 0, frame[20]]);
-            (p, 54, frame[20])
+            p.extend_from_slice(&[0, 0, 0, proto]);
+            (p, l4_off, proto)
         }
         _ => panic!("not IP"),
     };

@@ -313,11 +313,14 @@ fn new_flows_are_refused_for_each_reason() {
         (verdict, drops(&dp, DropReason::UnknownFlow)),
         (XdpVerdict::Drop, 1)
     );
-    // ConnLimit: the second concurrent flow of a listener limited to 1.
-    assert_eq!(
-        run(&mut dp, &ipv4_tcp(client(10), VIP, 40001, 80, true, &[])).0,
-        XdpVerdict::Tx
-    );
+    // ConnLimit: the second concurrent flow of a listener limited to 1 (the first one counts
+    // once its handshake is complete).
+    for syn in [true, false] {
+        assert_eq!(
+            run(&mut dp, &ipv4_tcp(client(10), VIP, 40001, 80, syn, &[])).0,
+            XdpVerdict::Tx
+        );
+    }
     let (verdict, _) = run(&mut dp, &ipv4_tcp(client(11), VIP, 40001, 80, true, &[]));
     assert_eq!(
         (verdict, drops(&dp, DropReason::ConnLimit)),
@@ -474,12 +477,14 @@ fn garbage_collection_forgets_idle_flows_and_recounts_gauges() {
         short,
     );
     let mut dp = dataplane(&state, true);
-    // Two flows; both open, neither ever closes.
+    // Two flows; both open (handshake completed), neither ever closes.
     for c in [10, 11] {
-        assert_eq!(
-            run(&mut dp, &ipv4_tcp(client(c), VIP, 40000, 80, true, &[])).0,
-            XdpVerdict::Tx
-        );
+        for syn in [true, false] {
+            assert_eq!(
+                run(&mut dp, &ipv4_tcp(client(c), VIP, 40000, 80, syn, &[])).0,
+                XdpVerdict::Tx
+            );
+        }
     }
     let now = lb_agent::dataplane::gc::monotonic_ns();
     let fresh = dp.collect_flows(now).expect("gc");
