@@ -5,5 +5,6 @@ pub mod agent;
 pub mod config;
 pub mod dataplane;
 pub mod error;
+pub mod health;
 
 pub use error::DataplaneError;

@@ -77,12 +77,7 @@ async fn get_state(State(st): State<ApiState>) -> Response {
 
 async fn get_stats(State(st): State<ApiState>) -> Response {
     let runtime = st.runtime.lock().await;
-    match report::build(
-        &st.host_id,
-        report::unix_ms(),
-        runtime.state(),
-        &runtime.dataplane,
-    ) {
+    match runtime.report(&st.host_id, report::unix_ms()) {
         Ok(r) => Json(r).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
     }

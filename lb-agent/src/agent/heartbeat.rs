@@ -31,7 +31,8 @@ pub async fn run(
         last_ms = report::unix_ms().max(last_ms + 1);
         let datagram = {
             let runtime = runtime.lock().await;
-            report::build(&host_id, last_ms, runtime.state(), &runtime.dataplane)
+            runtime
+                .report(&host_id, last_ms)
                 .map_err(|e| e.to_string())
                 .and_then(|hb| lb_proto::heartbeat::seal(&hb, &key).map_err(|e| e.to_string()))
         };

@@ -13,6 +13,7 @@ pub fn build(
     host_id: &str,
     sent_at_ms: u64,
     state: Option<&DesiredState>,
+    down: &std::collections::HashSet<String>,
     dataplane: &Dataplane,
 ) -> Result<Heartbeat, DataplaneError> {
     let mut heartbeat = Heartbeat {
@@ -51,11 +52,16 @@ pub fn build(
             });
         }
         for pool in &lb.pools {
+            let monitored = pool.monitor.as_ref().is_some_and(|m| m.admin_state_up);
             for member in &pool.members {
                 let status = if !member.admin_state_up {
                     MemberStatus::Maint
+                } else if monitored && down.contains(&member.id) {
+                    MemberStatus::Down
                 } else if member.weight == 0 {
                     MemberStatus::Drain
+                } else if monitored {
+                    MemberStatus::Up
                 } else {
                     MemberStatus::NoCheck
                 };

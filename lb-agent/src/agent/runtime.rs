@@ -1,11 +1,22 @@
 //! [`Runtime`]: the data plane plus the desired state it runs, persisted in the state
 //! directory so a restarted agent serves the same state before the controller speaks again.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+};
 
-use lb_proto::{Applied, DesiredState};
+use lb_proto::{Applied, DesiredState, heartbeat::Heartbeat};
+use tokio::sync::watch;
 
-use crate::{DataplaneError, dataplane::Dataplane};
+use crate::{
+    DataplaneError,
+    dataplane::Dataplane,
+    health::{
+        Health,
+        scheduler::{self, Target, Transition},
+    },
+};
 
 /// File name of the last applied state inside the state directory.
 pub const STATE_FILE: &str = "applied-state.json";
@@ -36,6 +47,11 @@ pub struct Runtime {
     pub dataplane: Dataplane,
     state: Option<DesiredState>,
     state_dir: PathBuf,
+    /// Members whose health monitor says down: applied as administratively down, so they get
+    /// no new flows (established ones continue until they end or expire).
+    down: HashSet<String>,
+    /// Where the health scheduler learns which members to check.
+    targets: Option<watch::Sender<Vec<Target>>>,
 }
 
 impl Runtime {
@@ -45,7 +61,75 @@ impl Runtime {
             dataplane,
             state: None,
             state_dir: state_dir.to_owned(),
+            down: HashSet::new(),
+            targets: None,
         }
+    }
+
+    /// Feeds the members to check to a health scheduler (see `health::scheduler::run`).
+    pub fn watch_health(&mut self, targets: watch::Sender<Vec<Target>>) {
+        self.targets = Some(targets);
+        self.publish_targets();
+    }
+
+    fn publish_targets(&self) {
+        if let Some(tx) = &self.targets {
+            let wanted = self
+                .state
+                .as_ref()
+                .map(scheduler::targets)
+                .unwrap_or_default();
+            tx.send_if_modified(|current| {
+                let changed = *current != wanted;
+                if changed {
+                    current.clone_from(&wanted);
+                }
+                changed
+            });
+        }
+    }
+
+    /// The state as the data plane runs it: members that failed their checks are down.
+    fn effective(&self, state: &DesiredState) -> DesiredState {
+        let mut s = state.clone();
+        if !self.down.is_empty() {
+            for m in s
+                .loadbalancers
+                .iter_mut()
+                .flat_map(|lb| lb.pools.iter_mut())
+                .flat_map(|p| p.members.iter_mut())
+            {
+                if self.down.contains(&m.id) {
+                    m.admin_state_up = false;
+                }
+            }
+        }
+        s
+    }
+
+    /// A health transition: re-applies the state with the member in or out of selection.
+    /// Returns whether anything changed.
+    pub fn set_health(&mut self, t: &Transition) -> Result<bool, DataplaneError> {
+        let changed = match t.health {
+            Health::Down => self.down.insert(t.member_id.clone()),
+            Health::Up => self.down.remove(&t.member_id),
+        };
+        if changed && let Some(state) = &self.state {
+            let effective = self.effective(state);
+            self.dataplane.apply(&effective)?;
+        }
+        Ok(changed)
+    }
+
+    /// The report heartbeats and `GET /v1/stats` carry.
+    pub fn report(&self, host_id: &str, sent_at_ms: u64) -> Result<Heartbeat, DataplaneError> {
+        super::report::build(
+            host_id,
+            sent_at_ms,
+            self.state.as_ref(),
+            &self.down,
+            &self.dataplane,
+        )
     }
 
     /// The running state.
@@ -70,9 +154,10 @@ impl Runtime {
             Err(source) => return Err(ApplyError::Save { path, source }),
         };
         let state = DesiredState::from_json(&bytes)?;
-        self.dataplane.apply(&state)?;
+        self.dataplane.apply(&self.effective(&state))?;
         let applied = state.applied();
         self.state = Some(state);
+        self.publish_targets();
         Ok(Some(applied))
     }
 
@@ -91,9 +176,10 @@ impl Runtime {
                 return Ok(state.applied());
             }
         }
-        self.dataplane.apply(&state)?;
+        self.dataplane.apply(&self.effective(&state))?;
         let applied = state.applied();
         self.state = Some(state);
+        self.publish_targets();
         self.save(bytes)?;
         Ok(applied)
     }

@@ -60,6 +60,10 @@ pub async fn serve(
         tracing::info!(%iface, mode = %used, "data plane attached");
     }
     let mut runtime = Runtime::new(dataplane, &config.state_dir);
+    let (targets_tx, targets_rx) = tokio::sync::watch::channel(Vec::new());
+    let (health_tx, mut health_rx) = tokio::sync::mpsc::unbounded_channel();
+    runtime.watch_health(targets_tx);
+    let checks = tokio::spawn(crate::health::scheduler::run(targets_rx, health_tx));
     match runtime.restore() {
         Ok(Some(applied)) => tracing::info!(
             generation = applied.generation,
@@ -107,6 +111,14 @@ pub async fn serve(
                 Ok(Err(source)) => Err(ServeError::Api { addr, source }),
                 Err(join) => Err(ServeError::Api { addr, source: std::io::Error::other(join) }),
             },
+            Some(t) = health_rx.recv() => {
+                let mut rt = runtime.lock().await;
+                match rt.set_health(&t) {
+                    Ok(true) => tracing::info!(member = %t.member_id, health = ?t.health, "member selection updated"),
+                    Ok(false) => {}
+                    Err(error) => tracing::error!(%error, member = %t.member_id, "applying a health change failed"),
+                }
+            }
             _ = gc_ticker.tick() => {
                 let mut rt = runtime.lock().await;
                 if let Err(error) = rt.dataplane.collect_flows(gc::monotonic_ns()) {
@@ -116,6 +128,7 @@ pub async fn serve(
         }
     };
     beats.abort();
+    checks.abort();
     handle.graceful_shutdown(Some(Duration::from_secs(2)));
     if config.pins().is_some() {
         tracing::info!("agent stopping; the pinned data plane keeps balancing");

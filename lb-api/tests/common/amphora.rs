@@ -218,6 +218,25 @@ key_file = "{hbkey}"
         })
     }
 
+    /// One HTTP GET from the client namespace: the response body, trimmed.
+    pub fn http_get(&self, port: u16) -> std::io::Result<String> {
+        use std::io::{Read as _, Write as _};
+        let target = SocketAddr::new(VIP.parse().expect("vip"), port);
+        self.topo.client.enter(|| {
+            let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(2))?;
+            stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+            stream.write_all(b"GET / HTTP/1.0\r\nHost: lb1\r\n\r\n")?;
+            let mut text = String::new();
+            stream.read_to_string(&mut text)?;
+            match text.split_once("\r\n\r\n") {
+                Some((_, body)) => Ok(body.trim().to_owned()),
+                None => Err(std::io::Error::other(format!(
+                    "not an HTTP answer: {text:?}"
+                ))),
+            }
+        })
+    }
+
     /// Polls `f` until it returns `Some` or `within` passes.
     pub fn wait_for<T>(&self, what: &str, within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
         let deadline = Instant::now() + within;
