@@ -7,6 +7,7 @@
 //! understand. `docs/agent-state.md` documents the format with an example.
 
 mod applied;
+pub mod expected;
 pub mod heartbeat;
 mod model;
 pub mod tls;

@@ -38,6 +38,12 @@ pub enum ValidationError {
     NoSnatAddress { lb: String, family: &'static str },
     #[error("snat port range {min}-{max} is empty")]
     SnatRange { min: u16, max: u16 },
+    #[error("pool {pool}: health monitor {field} {reason}")]
+    Monitor {
+        pool: String,
+        field: &'static str,
+        reason: &'static str,
+    },
 }
 
 impl DesiredState {
@@ -69,6 +75,9 @@ impl DesiredState {
             }
             for pool in &lb.pools {
                 unique(&pool.id)?;
+                if let Some(m) = &pool.monitor {
+                    monitor(&pool.id, m)?;
+                }
                 for m in &pool.members {
                     unique(&m.id)?;
                     if m.weight > 256 {
@@ -140,6 +149,32 @@ impl DesiredState {
     }
 }
 
+fn monitor(pool: &str, m: &crate::Monitor) -> Result<(), ValidationError> {
+    let bad = |field, reason| {
+        Err(ValidationError::Monitor {
+            pool: pool.to_owned(),
+            field,
+            reason,
+        })
+    };
+    if m.delay == 0 || m.timeout == 0 {
+        return bad("delay/timeout", "must be at least 1 second");
+    }
+    if !(1..=10).contains(&m.max_retries) || !(1..=10).contains(&m.max_retries_down) {
+        return bad("max_retries/max_retries_down", "must be 1..=10");
+    }
+    if !m.url_path.starts_with('/') {
+        return bad("url_path", "must start with /");
+    }
+    if m.http_method.is_empty() || !m.http_method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return bad("http_method", "must be an upper-case HTTP method");
+    }
+    if crate::expected::Expected::parse(&m.expected_codes).is_none() {
+        return bad("expected_codes", "must be codes 100-599, lists or ranges");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
@@ -201,6 +236,27 @@ mod tests {
             (
                 |s| s.loadbalancers[0].pools[0].members[0].weight = 257,
                 "weight",
+            ),
+            (
+                |s| {
+                    let mut m: crate::Monitor = serde_json::from_str(
+                        r#"{"id":"hm","type":"HTTP","delay":1,"timeout":1,"max_retries":2}"#,
+                    )
+                    .unwrap();
+                    m.expected_codes = "2xx".into();
+                    s.loadbalancers[0].pools[0].monitor = Some(m);
+                },
+                "expected_codes",
+            ),
+            (
+                |s| {
+                    let m: crate::Monitor = serde_json::from_str(
+                        r#"{"id":"hm","type":"TCP","delay":1,"timeout":1,"max_retries":11}"#,
+                    )
+                    .unwrap();
+                    s.loadbalancers[0].pools[0].monitor = Some(m);
+                },
+                "max_retries",
             ),
             (
                 |s| s.loadbalancers[0].pools[0].members[0].protocol_port = 0,

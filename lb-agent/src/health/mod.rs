@@ -1,9 +1,8 @@
 //! Health monitors: [`rise_fall`] is the pure per-member state machine (time and probe results
-//! in, transitions out), [`expected`] matches HTTP status codes, [`probe`] runs one check of
+//! in, transitions out), [`probe`] runs one check of
 //! each Octavia type against a member, and [`scheduler`] drives the probes from tokio with
 //! jitter, bounded concurrency and no drift, reporting transitions to the runtime.
 
-pub mod expected;
 pub mod probe;
 mod probe_ping;
 pub mod rise_fall;

@@ -18,7 +18,7 @@ use rustls::{
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use super::expected::Expected;
+use lb_proto::expected::Expected;
 
 /// Why a probe failed (kept for the log).
 pub type Failure = String;
