@@ -1,7 +1,10 @@
 //! Each monitor type against real servers on loopback that answer, answer wrongly, refuse and
 //! hang past the timeout (PING in a namespace that ignores echo requests).
 
-#![allow(clippy::unwrap_used, reason = "test helpers: a failed setup is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed setup is a failed test"
+)]
 
 use std::{
     net::SocketAddr,

@@ -112,6 +112,12 @@ enum HostCommand {
         /// Agent API port.
         #[arg(long, default_value_t = lb_proto::AGENT_PORT)]
         port: u16,
+        /// The host's VIP-side interface (as its agent.toml names it).
+        #[arg(long, value_name = "NAME")]
+        vip_interface: Option<String>,
+        /// The host's member-side interface.
+        #[arg(long, value_name = "NAME")]
+        member_interface: Option<String>,
         /// Subnet (id or name) whose VIPs it serves (repeat for several).
         #[arg(long = "subnet", value_name = "SUBNET")]
         subnets: Vec<String>,
@@ -214,6 +220,8 @@ async fn host(command: HostCommand) -> anyhow::Result<()> {
             name,
             address,
             port,
+            vip_interface,
+            member_interface,
             subnets,
             snat_ipv4,
             snat_ipv6,
@@ -225,6 +233,8 @@ async fn host(command: HostCommand) -> anyhow::Result<()> {
                     name,
                     address,
                     port,
+                    vip_interface,
+                    member_interface,
                     subnets,
                     snat_ipv4,
                     snat_ipv6,

@@ -14,6 +14,11 @@ pub struct Host {
     pub address: String,
     /// Agent API port.
     pub port: u16,
+    /// VIP-side and member-side interfaces of the host (as its agent.toml names them).
+    #[serde(default)]
+    pub vip_interface: Option<String>,
+    #[serde(default)]
+    pub member_interface: Option<String>,
     /// Subnets (ids) whose VIPs this host can serve.
     pub subnet_ids: Vec<String>,
     /// Member-side source addresses for full NAT.

@@ -23,6 +23,10 @@ pub struct HostInput {
     pub address: String,
     #[serde(default = "default_port")]
     pub port: u16,
+    #[serde(default)]
+    pub vip_interface: Option<String>,
+    #[serde(default)]
+    pub member_interface: Option<String>,
     /// Subnet ids or names.
     #[serde(default)]
     pub subnets: Vec<String>,
@@ -114,6 +118,18 @@ pub async fn register(store: &dyn Store, input: HostInput) -> Result<Host, Regis
     if let Some(a) = &input.snat_ipv6 {
         ip("snat_ipv6", a, Some(false))?;
     }
+    for (field, name) in [
+        ("vip_interface", &input.vip_interface),
+        ("member_interface", &input.member_interface),
+    ] {
+        if let Some(n) = name
+            && (n.is_empty() || n.len() > 15 || n.contains(['/', ' ']))
+        {
+            return Err(RegistryError::Invalid(format!(
+                "{field} {n:?} is not an interface name"
+            )));
+        }
+    }
     if input.port == 0 {
         return Err(RegistryError::Invalid("port must not be 0".into()));
     }
@@ -129,6 +145,8 @@ pub async fn register(store: &dyn Store, input: HostInput) -> Result<Host, Regis
         name: input.name,
         address: input.address,
         port: input.port,
+        vip_interface: input.vip_interface,
+        member_interface: input.member_interface,
         subnet_ids: resolve_subnets(store, &input.subnets).await?,
         snat_ipv4: input.snat_ipv4,
         snat_ipv6: input.snat_ipv6,
@@ -180,6 +198,7 @@ pub async fn remove(store: &dyn Store, id_or_name: &str) -> Result<(), RegistryE
 pub fn wire(h: &Host, load_balancers: usize) -> Value {
     json!({
         "id": h.id, "name": h.name, "address": h.address, "port": h.port,
+        "vip_interface": h.vip_interface, "member_interface": h.member_interface,
         "subnet_ids": h.subnet_ids, "snat_ipv4": h.snat_ipv4, "snat_ipv6": h.snat_ipv6,
         "admin_state_up": h.admin_state_up, "generation": h.generation,
         "applied_generation": h.applied_generation, "in_sync": h.desired_hash.is_some() && h.desired_hash == h.applied_hash,

@@ -103,7 +103,8 @@ impl Amphora {
         let out = Command::new(env!("CARGO_BIN_EXE_lb-api"))
             .args(["host", "add", "--db", &api.db, "--name", "amp1"])
             .args(["--address", "127.0.0.1", "--port", &agent_port.to_string()])
-            .args(["--subnet", "private-subnet"])
+            .args(["--subnet", "private-subnet", "--vip-interface", "eth0"])
+            .args(["--member-interface", "eth1"])
             .args(["--snat-ipv4", lb_testkit::topology::SNAT_V4])
             .output()
             .expect("lb-api host add");

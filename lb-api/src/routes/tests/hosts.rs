@@ -13,7 +13,8 @@ async fn hosts_are_registered_listed_and_removed_by_admins_only() {
     let app = TestApp::new().await;
     let subnet = app.subnet().await;
     let body = json!({"host": {"name": "amp1", "address": "192.0.2.21",
-                               "subnets": ["private-subnet"], "snat_ipv4": "10.0.0.5"}});
+                               "subnets": ["private-subnet"], "snat_ipv4": "10.0.0.5",
+                               "vip_interface": "eth0", "member_interface": "eth1"}});
     // A project member may not.
     let (s, b) = app
         .call("POST", "/v2/octavia/hosts", Some("p1"), Some(body.clone()))
@@ -29,6 +30,13 @@ async fn hosts_are_registered_listed_and_removed_by_admins_only() {
         "subnet names resolve to ids"
     );
     assert_eq!(b["host"]["port"], 9443);
+    assert_eq!(
+        (
+            b["host"]["vip_interface"].as_str(),
+            b["host"]["member_interface"].as_str()
+        ),
+        (Some("eth0"), Some("eth1"))
+    );
     let id = b["host"]["id"].as_str().unwrap().to_owned();
     // Same name again: 409; bad input: 400 with a fault body, nothing written.
     let (s, _) = app
@@ -40,6 +48,7 @@ async fn hosts_are_registered_listed_and_removed_by_admins_only() {
         json!({"host": {"name": "amp2", "address": "192.0.2.22", "snat_ipv4": "2001:db8::1"}}),
         json!({"host": {"name": "amp2", "address": "192.0.2.22", "subnets": ["nope"]}}),
         json!({"host": {"name": "amp2", "address": "192.0.2.22", "colour": "red"}}),
+        json!({"host": {"name": "amp2", "address": "192.0.2.22", "vip_interface": "a/b"}}),
         json!({"hosts": {}}),
     ] {
         let (s, b) = app
