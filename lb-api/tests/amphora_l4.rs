@@ -159,6 +159,13 @@ fn layer4_scenario_through_the_cli_controller_and_agent() {
         let s = amp.api.json(&["loadbalancer", "stats", "show", "lb1"]);
         (s["total_connections"].as_i64()? >= 30 && s["bytes_out"].as_i64()? > 0).then_some(())
     });
+    let l443 = amp
+        .api
+        .json(&["loadbalancer", "listener", "stats", "show", "l443"]);
+    assert!(
+        l443["total_connections"].as_i64() >= Some(10) && l443["bytes_in"].as_i64() > Some(0),
+        "listener stats: {l443}"
+    );
     amp.wait_for("ONLINE statuses", TIMEOUT, || {
         let tree = status_tree(&amp);
         (tree["loadbalancer"]["operating_status"] == "ONLINE"
