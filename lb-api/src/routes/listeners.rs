@@ -329,9 +329,18 @@ async fn create(
     };
     apply(&mut i, &mut l)?;
     let _guard = st.lock.lock().await;
-    let mut g = lb_graph(&st, &ctx, &lb_id)
-        .await
-        .map_err(|_| ApiError::validation(format!("Invalid load balancer ID: {lb_id}")))?;
+    // Octavia looks the load balancer up first, in any project: an unknown one is 404
+    // `Load Balancer <id> not found.` (`_get_lb_project_id_provider`); one of another project
+    // fails the policy check (403).
+    let mut g = crate::model::graph::Graph::load_lb(&*st.store, &lb_id).await?;
+    match g.lb(&lb_id) {
+        Some(lb) if lb.c.provisioning_status != crate::model::common::Prov::Deleted => {
+            if !ctx.can_see(&lb.c.project_id) {
+                return Err(ApiError::policy());
+            }
+        }
+        _ => return Err(ApiError::not_found("Load Balancer", &lb_id)),
+    }
     let mut lb = g.lbs[0].clone();
     if lb.c.project_id != l.c.project_id {
         return Err(ApiError::validation(

@@ -130,7 +130,10 @@ async fn validation_errors_and_other_projects() {
     let (s, _) = app
         .call("POST", LIS, Some("p2"), Some(json!({"listener": {"protocol": "HTTP", "protocol_port": 80, "loadbalancer_id": lb}})))
         .await;
-    assert_eq!(s, 400);
+    assert_eq!(
+        s, 403,
+        "Octavia's policy check refuses another project's load balancer"
+    );
     let (_, b) = app
         .call("POST", LIS, Some("p1"), Some(json!({"listener": {"protocol": "HTTP", "protocol_port": 80, "loadbalancer_id": lb}})))
         .await;
@@ -217,4 +220,24 @@ async fn update_resets_nulls_rejects_create_only_and_delete_removes() {
     .await;
     assert_eq!(app.call("DELETE", &uri, Some("p1"), None).await.0, 204);
     app.wait_gone(&uri, "p1").await;
+}
+
+#[tokio::test]
+async fn an_unknown_load_balancer_is_404_as_octavia() {
+    let app = TestApp::new().await;
+    let missing = "8e3a5d0e-0000-4000-8000-000000000000";
+    let (s, b) = app
+        .call(
+            "POST",
+            "/v2/lbaas/listeners",
+            Some("p1"),
+            Some(serde_json::json!({"listener": {"loadbalancer_id": missing,
+                "protocol": "TCP", "protocol_port": 80}})),
+        )
+        .await;
+    assert_eq!(s, 404, "{b}");
+    assert_eq!(
+        b["faultstring"],
+        format!("Load Balancer {missing} not found.")
+    );
 }
