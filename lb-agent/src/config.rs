@@ -19,6 +19,10 @@ pub struct AgentConfig {
     pub host_id: String,
     /// Interfaces carrying VIP or member traffic; the data plane attaches to each.
     pub interfaces: Vec<String>,
+    /// When set, the agent adds each load balancer's VIP to this interface (and removes the
+    /// ones it added when they go); otherwise the VIPs must be configured on the host.
+    #[serde(default)]
+    pub vip_interface: Option<String>,
     /// XDP attach mode: "auto", "native" or "generic".
     #[serde(default)]
     pub xdp_mode: AttachMode,

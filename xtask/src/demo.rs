@@ -125,6 +125,7 @@ fn agent_config(dir: &Path, host_id: &str) -> anyhow::Result<PathBuf> {
         r#"# lb-agent configuration of the demo (format: docs/agent-serve.md)
 host_id = "{host_id}"
 interfaces = ["eth0", "eth1"]
+vip_interface = "eth0"
 pin_dir = ""
 state_dir = "{state}"
 
@@ -179,7 +180,7 @@ pub fn run(bind: &str) -> anyhow::Result<()> {
         .status();
 
     step("creating namespaces: client, amphora host (lb), switch, webserver1, webserver2");
-    let topo = LbTopology::new(2);
+    let topo = LbTopology::without_vips(2);
     topo.lb.veth_to_root("mgmt0", MGMT_ROOT);
     topo.lb.addr("mgmt0", &format!("{MGMT_AGENT}/30"));
     shell::run(Command::new("ip").args([

@@ -52,6 +52,8 @@ pub struct Runtime {
     down: HashSet<String>,
     /// Where the health scheduler learns which members to check.
     targets: Option<watch::Sender<Vec<Target>>>,
+    /// The VIP addresses the agent keeps on the VIP-side interface, if it manages them.
+    vips: Option<super::vips::Vips>,
 }
 
 impl Runtime {
@@ -63,6 +65,21 @@ impl Runtime {
             state_dir: state_dir.to_owned(),
             down: HashSet::new(),
             targets: None,
+            vips: None,
+        }
+    }
+
+    /// Lets the agent keep the VIP addresses on `iface` (see `vips`).
+    pub fn manage_vips(&mut self, iface: &str) {
+        self.vips = Some(super::vips::Vips::new(iface, &self.state_dir));
+    }
+
+    fn sync_vips(&mut self) {
+        if let (Some(vips), Some(state)) = (self.vips.as_mut(), self.state.as_ref())
+            && let Err(error) = vips.sync(state)
+        {
+            // The data plane is programmed; the missing address is logged with its reason.
+            tracing::error!(%error, "VIP addresses not in place");
         }
     }
 
@@ -158,6 +175,7 @@ impl Runtime {
         let applied = state.applied();
         self.state = Some(state);
         self.publish_targets();
+        self.sync_vips();
         Ok(Some(applied))
     }
 
@@ -180,6 +198,7 @@ impl Runtime {
         let applied = state.applied();
         self.state = Some(state);
         self.publish_targets();
+        self.sync_vips();
         self.save(bytes)?;
         Ok(applied)
     }

@@ -60,6 +60,9 @@ pub async fn serve(
         tracing::info!(%iface, mode = %used, "data plane attached");
     }
     let mut runtime = Runtime::new(dataplane, &config.state_dir);
+    if let Some(iface) = &config.vip_interface {
+        runtime.manage_vips(iface);
+    }
     let (targets_tx, targets_rx) = tokio::sync::watch::channel(Vec::new());
     let (health_tx, mut health_rx) = tokio::sync::mpsc::unbounded_channel();
     runtime.watch_health(targets_tx);

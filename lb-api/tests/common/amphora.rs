@@ -1,7 +1,7 @@
 //! An amphora host for end-to-end tests: the `LbTopology` (client, amphora `lb` namespace,
 //! members behind a bridge), controller certificates, `lb-api serve --certs` and
-//! `lb-agent serve` both inside the amphora namespace (management over its loopback), and the
-//! host registered with `lb-api host add`.
+//! `lb-agent serve` both inside the amphora namespace (management over its loopback; the agent
+//! puts the VIPs on `eth0` itself), and the host registered with `lb-api host add`.
 
 use std::{
     io::{BufRead as _, BufReader},
@@ -60,7 +60,7 @@ impl Amphora {
     /// Topology with `members` members, controller up, network/subnet `private-subnet`
     /// (198.18.0.0/24) created, host registered, agent running.
     pub fn start(cli: PathBuf, members: usize, heartbeat_timeout_s: u32) -> Self {
-        let topo = LbTopology::new(members);
+        let topo = LbTopology::without_vips(members);
         let work = tempfile::tempdir().expect("temp dir");
         let certs = work.path().join("certs");
         lb_api::certs::init(&certs).expect("certs init");
@@ -137,6 +137,7 @@ impl Amphora {
         let text = format!(
             r#"host_id = "{host}"
 interfaces = ["eth0", "eth1"]
+vip_interface = "eth0"
 pin_dir = "{pins}"
 state_dir = "{state}"
 gc_interval_s = 2

@@ -47,6 +47,17 @@ impl LbTopology {
     /// Builds the topology with `members` member namespaces.
     #[must_use]
     pub fn new(members: usize) -> Self {
+        Self::build(members, true)
+    }
+
+    /// The same topology without the VIP addresses on the lb namespace's `eth0` (for an agent
+    /// that adds them itself).
+    #[must_use]
+    pub fn without_vips(members: usize) -> Self {
+        Self::build(members, false)
+    }
+
+    fn build(members: usize, vips: bool) -> Self {
         let client = Netns::new("client");
         let lb = Netns::new("lb");
         let switch = Netns::new("switch");
@@ -56,8 +67,10 @@ impl LbTopology {
         client.addr("eth0", &format!("{CLIENT_V6}/64"));
         lb.addr("eth0", "198.18.0.2/24");
         lb.addr("eth0", "fd00:18::2/64");
-        lb.addr("eth0", &format!("{VIP_V4}/32"));
-        lb.addr("eth0", &format!("{VIP_V6}/128"));
+        if vips {
+            lb.addr("eth0", &format!("{VIP_V4}/32"));
+            lb.addr("eth0", &format!("{VIP_V6}/128"));
+        }
         switch.bridge("br0");
         lb.veth("eth1", &switch, "lb1");
         switch.enslave("lb1", "br0");
