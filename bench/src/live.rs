@@ -19,7 +19,7 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP, v4},
     flow::{FlowKey, FlowValue},
     generator::{GEN_COUNT, GEN_HEADER, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
-    maps::TX_PROGRAM,
+    maps::{DROP_PROGRAM, TX_PROGRAM},
     stats::PacketClass,
 };
 use lb_testkit::Netns;
@@ -145,6 +145,19 @@ impl Generator {
 }
 
 pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
+    // The far ends take the frames in XDP, as a wire would: the bounced frames of the floor on
+    // the client's veth, the forwarded ones on the member's. Without the sinks both figures
+    // would mostly measure the receiving namespaces turning frames into socket buffers.
+    let _sinks = [(&bench.client, "eth0"), (&bench.member, "eth0")]
+        .into_iter()
+        .map(|(ns, iface)| {
+            ns.enter(|| -> anyhow::Result<Dataplane> {
+                let mut dp = Dataplane::load()?;
+                dp.attach_floor(DROP_PROGRAM, iface)?;
+                Ok(dp)
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let mut one = Generator::new(bench, 1)?;
     let mut many = Generator::new(bench, effort.flows)?;
 

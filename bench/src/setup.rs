@@ -12,7 +12,7 @@ pub const VIP: [u8; 4] = [198, 18, 0, 100];
 pub struct Bench {
     pub lb: Netns,
     pub client: Netns,
-    pub _member: Netns,
+    pub member: Netns,
     /// ifindex of `eth0` in `lb` (client side).
     pub eth0: u32,
     /// ifindex of `eth0` in the client namespace.
@@ -64,7 +64,7 @@ impl Bench {
         Self {
             lb,
             client,
-            _member: member,
+            member,
             eth0,
             client_eth0,
         }

@@ -76,6 +76,9 @@ pub const TC_PROGRAM: &str = "lb_tc_in";
 pub const PASS_PROGRAM: &str = "lb_pass";
 /// XDP_TX program: the floor of the live packet-rate benchmark.
 pub const TX_PROGRAM: &str = "lb_tx";
+/// XDP_DROP program: the sink at the far ends of the live benchmark's veths, where a wire
+/// would take the frames.
+pub const DROP_PROGRAM: &str = "lb_drop";
 
 /// Every map name, for the length check and for pin clean-up.
 pub const ALL_MAPS: [&str; 18] = [
@@ -133,7 +136,13 @@ mod tests {
     #[test]
     fn program_names_fit_the_kernel_limit() {
         // BPF_OBJ_NAME_LEN is 16 including the NUL.
-        for name in [XDP_PROGRAM, TC_PROGRAM, PASS_PROGRAM, TX_PROGRAM] {
+        for name in [
+            XDP_PROGRAM,
+            TC_PROGRAM,
+            PASS_PROGRAM,
+            TX_PROGRAM,
+            DROP_PROGRAM,
+        ] {
             assert!(name.len() <= MAX_MAP_NAME, "{name}");
         }
     }

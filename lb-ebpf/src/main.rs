@@ -182,6 +182,12 @@ pub fn lb_tx(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_TX
 }
 
+/// XDP_DROP and nothing else: the sink at the far ends of the live packet-rate benchmark.
+#[xdp]
+pub fn lb_drop(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_DROP
+}
+
 #[cfg(not(test))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {

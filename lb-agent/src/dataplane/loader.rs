@@ -19,7 +19,9 @@ use aya::{
         xdp::{XdpLink, XdpLinkId},
     },
 };
-use lb_common::maps::{FLOWS, PASS_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM};
+use lb_common::maps::{
+    DROP_PROGRAM, FLOWS, PASS_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
+};
 
 use super::{
     EBPF_OBJECT,
@@ -106,7 +108,7 @@ impl Dataplane {
     }
 
     fn with_ebpf(mut ebpf: Ebpf, pin_dir: Option<PathBuf>) -> Result<Self, DataplaneError> {
-        for name in [XDP_PROGRAM, PASS_PROGRAM, TX_PROGRAM] {
+        for name in [XDP_PROGRAM, PASS_PROGRAM, TX_PROGRAM, DROP_PROGRAM] {
             xdp_named(&mut ebpf, name)?
                 .load()
                 .map_err(|source| DataplaneError::Program { name, source })?;
@@ -134,14 +136,14 @@ impl Dataplane {
         self.attach_floor(PASS_PROGRAM, iface)
     }
 
-    /// Attaches one of the object's trivial XDP programs (`lb_pass`, `lb_tx`) to `iface` in
+    /// Attaches one of the object's trivial XDP programs (`lb_pass`, `lb_tx`, `lb_drop`) to `iface` in
     /// native mode, e.g. as a benchmark floor. Detached when `self` is dropped.
     pub fn attach_floor(
         &mut self,
         program: &'static str,
         iface: &str,
     ) -> Result<(), DataplaneError> {
-        if program != PASS_PROGRAM && program != TX_PROGRAM {
+        if ![PASS_PROGRAM, TX_PROGRAM, DROP_PROGRAM].contains(&program) {
             return Err(DataplaneError::MissingProgram { name: program });
         }
         xdp_named(&mut self.ebpf, program)?
