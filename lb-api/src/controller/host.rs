@@ -3,8 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::Object;
-
 /// A host running `lb-agent serve`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Host {
@@ -39,24 +37,15 @@ pub struct Host {
     pub updated_at: Option<String>,
 }
 
-impl Object for Host {
-    const KIND: &'static str = "amphora_host";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> Option<&str> {
-        None
-    }
-    fn lb_id(&self) -> Option<&str> {
-        None
-    }
-    fn parent_id(&self) -> Option<&str> {
-        None
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    Host,
+    "amphora_host",
+    |s| id = &s.id,
+    project = None,
+    lb = None,
+    parent = None,
+    created = &s.created_at
+);
 
 /// Load balancer `lb_id` is served by host `host_id` (row id = `lb_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,21 +58,12 @@ pub struct Placement {
     pub created_at: String,
 }
 
-impl Object for Placement {
-    const KIND: &'static str = "placement";
-    fn id(&self) -> &str {
-        &self.lb_id
-    }
-    fn project_id(&self) -> Option<&str> {
-        None
-    }
-    fn lb_id(&self) -> Option<&str> {
-        Some(&self.lb_id)
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.host_id)
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    Placement,
+    "placement",
+    |s| id = &s.lb_id,
+    project = None,
+    lb = Some(&s.lb_id),
+    parent = Some(&s.host_id),
+    created = &s.created_at
+);

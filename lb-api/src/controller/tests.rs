@@ -118,7 +118,15 @@ async fn unreachable_agents_end_in_error_and_failover_leaves_a_silent_host() {
             }
         })
     };
-    let first = amphora_host(&app).await.expect("placed");
+    let mut first = None;
+    for _ in 0..50 {
+        first = amphora_host(&app).await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = first.expect("placed within 5 s");
     let other = if first == a { b_id.clone() } else { a.clone() };
     let beats = keep_alive(other.clone(), key.clone());
     app.wait_status(&uri, "p1", "loadbalancer", "ERROR").await;

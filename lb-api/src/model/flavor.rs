@@ -17,24 +17,15 @@ pub struct Flavor {
     pub created_at: String,
 }
 
-impl crate::store::Object for Flavor {
-    const KIND: &'static str = "flavor";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> Option<&str> {
-        None
-    }
-    fn lb_id(&self) -> Option<&str> {
-        None
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.flavor_profile_id)
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    Flavor,
+    "flavor",
+    |s| id = &s.id,
+    project = None,
+    lb = None,
+    parent = Some(&s.flavor_profile_id),
+    created = &s.created_at
+);
 
 impl Flavor {
     /// Wire form (`description` `""` when unset).
@@ -59,24 +50,15 @@ pub struct AvailabilityZone {
     pub created_at: String,
 }
 
-impl crate::store::Object for AvailabilityZone {
-    const KIND: &'static str = "availability_zone";
-    fn id(&self) -> &str {
-        &self.name
-    }
-    fn project_id(&self) -> Option<&str> {
-        None
-    }
-    fn lb_id(&self) -> Option<&str> {
-        None
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.availability_zone_profile_id)
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    AvailabilityZone,
+    "availability_zone",
+    |s| id = &s.name,
+    project = None,
+    lb = None,
+    parent = Some(&s.availability_zone_profile_id),
+    created = &s.created_at
+);
 
 impl AvailabilityZone {
     /// Wire form (`description` `""` when unset).

@@ -165,24 +165,15 @@ pub struct Quota {
     pub l7rule: Option<i64>,
 }
 
-impl crate::store::Object for Quota {
-    const KIND: &'static str = "quota";
-    fn id(&self) -> &str {
-        &self.project_id
-    }
-    fn project_id(&self) -> Option<&str> {
-        Some(&self.project_id)
-    }
-    fn lb_id(&self) -> Option<&str> {
-        None
-    }
-    fn parent_id(&self) -> Option<&str> {
-        None
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    Quota,
+    "quota",
+    |s| id = &s.project_id,
+    project = Some(&s.project_id),
+    lb = None,
+    parent = None,
+    created = &s.created_at
+);
 
 impl Quota {
     /// The stored value for one resource.

@@ -55,24 +55,15 @@ pub struct ListenerStats {
     pub updated_at: Option<String>,
 }
 
-impl crate::store::Object for ListenerStats {
-    const KIND: &'static str = "stats";
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn project_id(&self) -> Option<&str> {
-        Some(&self.project_id)
-    }
-    fn lb_id(&self) -> Option<&str> {
-        Some(&self.loadbalancer_id)
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.listener_id)
-    }
-    fn created_at(&self) -> &str {
-        &self.created_at
-    }
-}
+crate::store::row_object!(
+    ListenerStats,
+    "stats",
+    |s| id = &s.id,
+    project = Some(&s.project_id),
+    lb = Some(&s.loadbalancer_id),
+    parent = Some(&s.listener_id),
+    created = &s.created_at
+);
 
 /// Sum the rows whose listener is in `listeners`.
 pub fn sum<'a>(rows: &[ListenerStats], listeners: impl IntoIterator<Item = &'a str>) -> Counters {

@@ -136,6 +136,42 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, changes: Vec<Change>) -> Result<(), StoreError>;
 }
 
+/// Implements [`Object`] from one expression per column, each over `$s` (the object):
+/// `row_object!(Host, "amphora_host", |s| id = &s.id, project = None, lb = None,
+/// parent = None, created = &s.created_at);`
+macro_rules! row_object {
+    ($t:ty, $kind:literal, |$s:ident| id = $id:expr, project = $project:expr, lb = $lb:expr,
+     parent = $parent:expr, created = $created:expr $(,)?) => {
+        impl $crate::store::Object for $t {
+            const KIND: &'static str = $kind;
+            fn id(&self) -> &str {
+                let $s = self;
+                $id
+            }
+            #[allow(unused_variables, reason = "some objects have no project")]
+            fn project_id(&self) -> Option<&str> {
+                let $s = self;
+                $project
+            }
+            #[allow(unused_variables, reason = "some objects belong to no load balancer")]
+            fn lb_id(&self) -> Option<&str> {
+                let $s = self;
+                $lb
+            }
+            #[allow(unused_variables, reason = "some objects have no parent")]
+            fn parent_id(&self) -> Option<&str> {
+                let $s = self;
+                $parent
+            }
+            fn created_at(&self) -> &str {
+                let $s = self;
+                $created
+            }
+        }
+    };
+}
+pub(crate) use row_object;
+
 /// A typed object stored as one row.
 pub trait Object: Serialize + DeserializeOwned + Send + Sync {
     /// The row kind.
