@@ -242,3 +242,77 @@ fn ping_gets_echo_replies_and_fails_without_them() {
     ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1");
     run(false);
 }
+
+/// An SCTP peer on a raw socket (this kernel has no SCTP stack): answers INITs to `up` with an
+/// INIT-ACK and to `abort` with an ABORT, ignores everything else; stops after 4 s.
+fn sctp_peer(ns: &lb_testkit::Netns, up: u16, abort: u16) -> std::thread::JoinHandle<()> {
+    use lb_agent::health::probe_sctp::{packet, sctp_part};
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = ns
+        .enter(|| Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(132))))
+        .unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(4);
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 2048];
+        while Instant::now() < deadline {
+            let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                continue;
+            };
+            // SAFETY: recv_from initialised the first `n` bytes.
+            let data: Vec<u8> = buf
+                .iter()
+                .take(n)
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            let p = sctp_part(&data, true);
+            if p.len() < 20 || p[12] != 1 {
+                continue; // not an INIT (e.g. our own answers, looped back)
+            }
+            let sport = u16::from_be_bytes([p[0], p[1]]);
+            let dport = u16::from_be_bytes([p[2], p[3]]);
+            let their_tag = u32::from_be_bytes([p[16], p[17], p[18], p[19]]);
+            let reply = if dport == up {
+                let mut v = Vec::new();
+                v.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+                v.extend_from_slice(&65535u32.to_be_bytes());
+                v.extend_from_slice(&[0, 1, 0, 1]);
+                v.extend_from_slice(&7u32.to_be_bytes());
+                packet(dport, sport, their_tag, 2, 0, &v)
+            } else if dport == abort {
+                packet(dport, sport, their_tag, 6, 0, &[])
+            } else {
+                continue;
+            };
+            let _ = socket.send_to(&reply, &from);
+        }
+    })
+}
+
+#[test]
+fn sctp_needs_an_init_ack() {
+    lb_testkit::require_root!();
+    let ns = lb_testkit::Netns::new("sctp");
+    ns.up("lo");
+    let peer = sctp_peer(&ns, 3868, 3869);
+    let run = |port: u16| {
+        ns.enter(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(check(
+                MonitorType::Sctp,
+                "200",
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            ))
+        })
+    };
+    assert_eq!(run(3868), Ok(()));
+    let abort = run(3869).unwrap_err();
+    assert!(abort.contains("ABORT"), "{abort}");
+    assert!(run(3870).is_err(), "silence must fail the check");
+    peer.join().unwrap();
+}

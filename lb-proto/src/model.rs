@@ -152,6 +152,8 @@ pub enum MonitorType {
     UdpConnect,
     #[serde(rename = "TLS-HELLO")]
     TlsHello,
+    #[serde(rename = "SCTP")]
+    Sctp,
 }
 
 /// A pool's health monitor, as Octavia defines it.

@@ -5,6 +5,7 @@
 
 pub mod probe;
 mod probe_ping;
+pub mod probe_sctp;
 pub mod rise_fall;
 pub mod scheduler;
 

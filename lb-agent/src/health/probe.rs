@@ -2,7 +2,8 @@
 //! TCP connect; HTTP/HTTPS request with the status code matched against `expected_codes`;
 //! TLS-HELLO (a TLS handshake completes; the member's certificate is not verified, as
 //! Octavia's amphora does not); UDP-CONNECT (down only when the member's host answers ICMP
-//! port unreachable); PING (ICMP/ICMPv6 echo on a raw socket).
+//! port unreachable); PING (ICMP/ICMPv6 echo on a raw socket); SCTP (INIT answered by INIT-ACK,
+//! on a raw socket).
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -34,6 +35,11 @@ pub async fn probe(monitor: &Monitor, target: SocketAddr) -> Result<(), Failure>
             MonitorType::TlsHello => tls(target).await.map(drop),
             MonitorType::UdpConnect => udp_connect(target, timeout).await,
             MonitorType::Ping => ping(target.ip(), timeout).await,
+            MonitorType::Sctp => {
+                tokio::task::spawn_blocking(move || super::probe_sctp::check(target, timeout))
+                    .await
+                    .map_err(|e| format!("SCTP task: {e}"))?
+            }
         }
     };
     tokio::time::timeout(timeout, work)

@@ -75,7 +75,7 @@ fn monitor(hm: &HealthMonitor) -> Option<lb_proto::Monitor> {
         "PING" => MonitorType::Ping,
         "UDP-CONNECT" => MonitorType::UdpConnect,
         "TLS-HELLO" => MonitorType::TlsHello,
-        // SCTP needs an SCTP socket the data plane does not balance yet.
+        "SCTP" => MonitorType::Sctp,
         _ => return None,
     };
     let count = |v: i64| u32::try_from(v.max(1)).unwrap_or(1);
