@@ -282,3 +282,45 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(project: &str, roles: &[&str]) -> Ctx {
+        Ctx {
+            project_id: Some(project.to_owned()),
+            roles: Roles::from_names(roles.iter().copied()),
+        }
+    }
+
+    #[test]
+    fn octavia_default_roles() {
+        let reader = ctx("a", &["reader"]);
+        assert!(reader.can_read() && !reader.can_write());
+        assert!(reader.can_see("a") && !reader.can_see("b"));
+        assert!(reader.owner_for_create(None).is_err());
+        assert!(reader.check_method(&Method::GET).is_ok());
+        assert!(reader.check_method(&Method::DELETE).is_err());
+
+        let member = ctx("a", &["member", "reader"]);
+        assert!(member.can_write() && !member.is_admin());
+        assert_eq!(member.scope(), Some("a"));
+        assert_eq!(member.owner_for_create(None).ok().as_deref(), Some("a"));
+        assert!(member.owner_for_create(Some("b".into())).is_err());
+
+        let global = ctx("a", &["load-balancer_global_observer"]);
+        assert!(global.can_see("b") && global.scope().is_none() && !global.can_write());
+        assert!(global.require_admin().is_err());
+
+        let admin = ctx("a", &["admin"]);
+        assert!(admin.require_admin().is_ok() && admin.can_see("b"));
+        assert_eq!(
+            admin.owner_for_create(Some("b".into())).ok().as_deref(),
+            Some("b")
+        );
+
+        let nobody = ctx("a", &["service"]);
+        assert!(nobody.check_method(&Method::GET).is_err());
+    }
+}
