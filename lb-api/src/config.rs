@@ -27,6 +27,8 @@ pub struct Config {
     pub noauth_default_project: Option<String>,
     /// Quotas of projects that have none stored (`[quotas] default_*_quota`; −1 = unlimited).
     pub quota_defaults: crate::model::quota::Limits,
+    /// How requests are authenticated (`noauth` headers or Keystone tokens).
+    pub auth: crate::auth::AuthMode,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             pagination_max_limit: 1000,
             noauth_default_project: None,
             quota_defaults: crate::model::quota::Limits::default(),
+            auth: crate::auth::AuthMode::Noauth,
         }
     }
 }

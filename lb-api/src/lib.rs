@@ -6,6 +6,7 @@ pub mod certs;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod keystone;
 pub mod model;
 pub mod provider;
 pub mod routes;

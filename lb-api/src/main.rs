@@ -61,6 +61,38 @@ enum Command {
         /// l7policy, l7rule; default -1 = unlimited, as Octavia's `[quotas] default_*_quota`).
         #[arg(long, value_name = "RESOURCE=N")]
         default_quota: Vec<String>,
+        /// How callers are authenticated. `noauth`: project from the X-Project-Id header, admin
+        /// with `X-Roles: admin` or without a project (Octavia's noauth). `keystone`: every
+        /// request except `/` needs an X-Auth-Token that Keystone (--keystone-url) validates
+        /// (401 otherwise); the token's project scopes the caller and its roles map to
+        /// Octavia's default policy: admin/load-balancer_admin = everything,
+        /// load-balancer_global_observer = read all projects, member/load-balancer_member =
+        /// read and write its project, reader/load-balancer_observer = read its project.
+        #[arg(long, value_enum, default_value_t = AuthArg::Noauth)]
+        auth: AuthArg,
+        /// Keystone v3 URL for `--auth keystone`, e.g. `http://127.0.0.1:5000/v3`.
+        #[arg(
+            long,
+            env = "LB_API_KEYSTONE_URL",
+            value_name = "URL",
+            required_if_eq("auth", "keystone")
+        )]
+        keystone_url: Option<String>,
+        /// Service user that validates tokens (as keystonemiddleware's `username`, domain
+        /// Default). Without it, each token validates itself.
+        #[arg(long, value_name = "NAME", requires_all = ["keystone_password", "keystone_project"])]
+        keystone_user: Option<String>,
+        /// The service user's password.
+        #[arg(
+            long,
+            env = "LB_API_KEYSTONE_PASSWORD",
+            value_name = "PASSWORD",
+            hide_env_values = true
+        )]
+        keystone_password: Option<String>,
+        /// Project (domain Default) the service user's token is scoped to, e.g. `service`.
+        #[arg(long, value_name = "NAME")]
+        keystone_project: Option<String>,
     },
     /// Make the certificates of controller↔agent mutual TLS.
     #[command(subcommand)]
@@ -68,6 +100,13 @@ enum Command {
     /// Register, list and remove amphora hosts (works on the database directly).
     #[command(subcommand)]
     Host(HostCommand),
+}
+
+/// `serve --auth` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum AuthArg {
+    Noauth,
+    Keystone,
 }
 
 #[derive(Subcommand)]
@@ -161,7 +200,31 @@ async fn main() -> anyhow::Result<()> {
             heartbeat_timeout,
             retry_deadline,
             default_quota,
+            auth,
+            keystone_url,
+            keystone_user,
+            keystone_password,
+            keystone_project,
         } => {
+            let auth = match (auth, keystone_url) {
+                (AuthArg::Noauth, _) => lb_api::auth::AuthMode::Noauth,
+                (AuthArg::Keystone, None) => anyhow::bail!("--auth keystone needs --keystone-url"),
+                (AuthArg::Keystone, Some(url)) => {
+                    let service = match (keystone_user, keystone_password, keystone_project) {
+                        (Some(user), Some(password), Some(project)) => {
+                            Some(lb_api::keystone::ServiceCredentials {
+                                user,
+                                password,
+                                project,
+                            })
+                        }
+                        _ => None,
+                    };
+                    lb_api::auth::AuthMode::Keystone(std::sync::Arc::new(
+                        lb_api::keystone::Keystone::new(&url, service)?,
+                    ))
+                }
+            };
             let mut quota_defaults = lb_api::model::quota::Limits::default();
             for spec in &default_quota {
                 quota_defaults
@@ -172,6 +235,7 @@ async fn main() -> anyhow::Result<()> {
                 noauth_default_project: noauth_project,
                 noop_delay: std::time::Duration::from_millis(noop_delay_ms),
                 quota_defaults,
+                auth,
                 ..lb_api::config::Config::default()
             };
             let controller = certs.map(|dir| {

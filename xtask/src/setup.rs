@@ -59,6 +59,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             install_oscli()?;
         }
     }
+    if !keystone_ok() {
+        missing.push("Keystone venv");
+        if !args.check {
+            install_keystone()?;
+        }
+    }
     let packages = missing_packages();
     if !packages.is_empty() {
         missing.push("debian packages");
@@ -262,6 +268,55 @@ fn install_oscli() -> anyhow::Result<()> {
         Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .args(OSCLI_PACKAGES),
+    )
+}
+
+/// Keystone for the `keystone_auth` test (Python 3.11). Pins beyond keystone itself: passlib
+/// 1.7.4 breaks on bcrypt >= 4.1 (`password cannot be longer than 72 bytes`), keystone 26
+/// needs oslo.context < 6 (`_domain_id`), and SQLAlchemy 2.1 / oslo.db 18 are newer than it.
+const KEYSTONE_PACKAGES: [&str; 6] = [
+    "keystone==26.0.0",
+    "waitress==3.0.2",
+    "bcrypt==4.0.1",
+    "oslo.context==5.6.0",
+    "SQLAlchemy==2.0.35",
+    "oslo.db==16.0.0",
+];
+
+fn keystone_dir() -> anyhow::Result<PathBuf> {
+    Ok(cache_dir()?.join("keystone"))
+}
+
+fn keystone_ok() -> bool {
+    let Ok(dir) = keystone_dir() else {
+        return false;
+    };
+    Command::new(dir.join("bin/python"))
+        .args(["-c", "import keystone, waitress"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new(dir.join("bin/pip"))
+            .args(["show", "keystone"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 26.0.0"))
+}
+
+fn install_keystone() -> anyhow::Result<()> {
+    let dir = keystone_dir()?;
+    step(&format!(
+        "installing Keystone ({}) into {} (about 60 s)",
+        KEYSTONE_PACKAGES.join(", "),
+        dir.display()
+    ));
+    shell::run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&dir),
+    )?;
+    shell::run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(KEYSTONE_PACKAGES),
     )
 }
 

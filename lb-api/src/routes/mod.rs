@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/v2.0", networks::router())
         .nest("/v2/octavia", octavia_admin())
         .nest("/v2.0/octavia", octavia_admin())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::authenticate,
+        ))
         .with_state(state);
     Router::new()
         .merge(versions::router())

@@ -240,6 +240,10 @@ impl Api {
     }
 
     /// The temporary directory of this server (database, log).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
     }
