@@ -160,3 +160,36 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(monitor_up: bool, member_up: bool) -> DesiredState {
+        serde_json::from_value(serde_json::json!({
+            "version": 1, "generation": 1, "snat": {"ipv4": "198.18.1.1"},
+            "loadbalancers": [{"id": "lb", "vip_address": "198.18.0.100", "pools": [{
+                "id": "p", "lb_algorithm": "ROUND_ROBIN",
+                "monitor": {"id": "hm", "type": "HTTP", "delay": 1, "timeout": 1,
+                            "max_retries": 2, "admin_state_up": monitor_up},
+                "members": [
+                    {"id": "m1", "address": "198.18.1.11", "protocol_port": 80,
+                     "admin_state_up": member_up},
+                    {"id": "m2", "address": "198.18.1.12", "protocol_port": 80,
+                     "monitor_address": "198.18.1.99", "monitor_port": 8081}
+                ]}]}]
+        }))
+        .expect("state")
+    }
+
+    #[test]
+    fn members_are_checked_at_their_monitor_address_unless_something_is_down() {
+        let t = targets(&state(true, true));
+        let addrs: Vec<String> = t.iter().map(|t| t.addr.to_string()).collect();
+        assert_eq!(addrs, ["198.18.1.11:80", "198.18.1.99:8081"]);
+        assert_eq!(t[0].monitor.max_retries_down, 3, "Octavia's default fall");
+        // An administratively down member is not checked; a down monitor checks nobody.
+        assert_eq!(targets(&state(true, false)).len(), 1);
+        assert!(targets(&state(false, true)).is_empty());
+    }
+}
