@@ -296,10 +296,10 @@ pub fn run(bind: &str) -> anyhow::Result<()> {
                 topology::SNAT_V4,
             ]),
     )?;
-    let host_id = host
-        .split("\"id\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+    let host: serde_json::Value =
+        serde_json::from_str(&host).context("`lb-api host add` printed no JSON")?;
+    let host_id = host["id"]
+        .as_str()
         .context("`lb-api host add` printed no id")?
         .to_owned();
 

@@ -190,13 +190,6 @@ impl Controller {
         tokio::spawn(reconcile::run(self.inner.clone()));
         Ok(())
     }
-
-    /// Heartbeats dropped for a bad signature or layout since start.
-    pub fn bad_heartbeats(&self) -> u64 {
-        self.inner
-            .bad_heartbeats
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
 }
 
 /// Environment variable naming a crash point (`after_intent`, `after_push`): the process aborts

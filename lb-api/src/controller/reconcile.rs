@@ -367,11 +367,16 @@ async fn push_host(inner: &Inner, host_id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Whether the load balancer itself is being deleted.
+async fn being_deleted(inner: &Inner, lb_id: &str) -> Result<bool, StoreError> {
+    Ok(store::get::<LoadBalancer>(&*inner.store, lb_id)
+        .await?
+        .is_some_and(|lb| lb.c.provisioning_status == Prov::PendingDelete))
+}
+
 /// The agent runs the state: complete what was pending (deletions remove the rows).
 async fn finish(inner: &Inner, lb_id: &str) -> Result<(), StoreError> {
-    let deleting = store::get::<LoadBalancer>(&*inner.store, lb_id)
-        .await?
-        .is_some_and(|lb| lb.c.provisioning_status == Prov::PendingDelete);
+    let deleting = being_deleted(inner, lb_id).await?;
     noop::complete(&*inner.store, lb_id).await?;
     if deleting {
         forget(inner, lb_id).await?;
@@ -394,12 +399,8 @@ async fn forget(inner: &Inner, lb_id: &str) -> Result<(), StoreError> {
 /// The agent stayed unreachable: deletions complete (the agent is corrected when it is back),
 /// everything else ends in ERROR.
 async fn give_up_on(inner: &Inner, lb_id: &str, reason: &str) -> Result<(), StoreError> {
-    let deleting = store::get::<LoadBalancer>(&*inner.store, lb_id)
-        .await?
-        .is_some_and(|lb| lb.c.provisioning_status == Prov::PendingDelete);
-    if deleting {
-        noop::complete(&*inner.store, lb_id).await?;
-        forget(inner, lb_id).await
+    if being_deleted(inner, lb_id).await? {
+        finish(inner, lb_id).await
     } else {
         mark_error(inner, lb_id, reason).await
     }
