@@ -26,6 +26,21 @@ struct Cli {
     /// Fewer samples and frames: a quick look, not figures to compare.
     #[arg(long)]
     quick: bool,
+    /// Run only these parts (repeatable; default: all). The test-run figures are always
+    /// measured, as every ratio of the report needs them.
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+}
+
+/// The parts of the benchmark that `--only` selects.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    /// BPF_PROG_TEST_RUN ns per packet.
+    Testrun,
+    /// Live frames through a veth.
+    Live,
+    /// TCP connections/s against HAProxy.
+    Cps,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,6 +50,7 @@ fn main() -> anyhow::Result<()> {
         "the benchmarks need root (BPF, network namespaces)"
     );
     let quick = cli.quick;
+    let wanted = |part: Part| cli.only.is_empty() || cli.only.contains(&part);
     let bench = setup::Bench::new();
     eprintln!("[bench] BPF_PROG_TEST_RUN: ns per packet ...");
     let testrun = testrun::run(
@@ -46,34 +62,49 @@ fn main() -> anyhow::Result<()> {
         },
     )
     .context("BPF_PROG_TEST_RUN benchmark")?;
-    eprintln!("[bench] live frames through veth: packet rate ...");
-    let live = live::run(
-        &bench,
-        &live::Effort {
-            samples: if quick { 2 } else { 5 },
-            frames: if quick { 200_000 } else { 2_000_000 },
-            flows: 10_000,
-        },
-    )
-    .context("live packet-rate benchmark")?;
+    let live = if wanted(Part::Live) {
+        eprintln!("[bench] live frames through veth: packet rate ...");
+        Some(
+            live::run(
+                &bench,
+                &live::Effort {
+                    samples: if quick { 2 } else { 5 },
+                    frames: if quick { 200_000 } else { 2_000_000 },
+                    flows: 10_000,
+                },
+            )
+            .context("live packet-rate benchmark")?,
+        )
+    } else {
+        None
+    };
     drop(bench);
-    eprintln!("[bench] TCP connections/s: HAProxy, then the data plane ...");
-    let cps = cps::run(&cps::Effort {
-        samples: if quick { 2 } else { 5 },
-        seconds: if quick { 1.0 } else { 2.0 },
-        workers: 8,
-    })
-    .context("TCP connection-rate benchmark")?;
+    let cps = if wanted(Part::Cps) {
+        eprintln!("[bench] TCP connections/s: HAProxy, then the data plane ...");
+        Some(
+            cps::run(&cps::Effort {
+                samples: if quick { 2 } else { 5 },
+                seconds: if quick { 1.0 } else { 2.0 },
+                workers: 8,
+            })
+            .context("TCP connection-rate benchmark")?,
+        )
+    } else {
+        None
+    };
+    let (haproxy, lb) = cps.map_or((None, None), |c| (c.haproxy, Some(c.lb)));
+    let (haproxy_cps, haproxy_cpu) = haproxy.unzip();
+    let (lb_cps, lb_cpu) = lb.unzip();
     let report = report::Report {
         testrun_ns: testrun,
-        live_mpps: Some(live),
+        live_mpps: live,
         tcp_cps: report::TcpCps {
-            haproxy: cps.haproxy.map(|(c, _)| c),
-            lb: Some(cps.lb.0),
+            haproxy: haproxy_cps,
+            lb: lb_cps,
         },
         tcp_cpu_busy_pct: report::TcpCpu {
-            haproxy: cps.haproxy.map(|(_, u)| u),
-            lb: Some(cps.lb.1),
+            haproxy: haproxy_cpu,
+            lb: lb_cpu,
         },
     };
     report.write(&cli.out)?;

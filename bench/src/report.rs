@@ -93,7 +93,7 @@ impl Report {
                 Some((l.flows_10k.median / tx, "XDP_TX rate (goal ≥ 0.6×)")),
             );
         } else {
-            md += "\nLive packet rate: not measured by this version (`live_mpps` is null).\n";
+            md += "\nLive packet rate: not measured in this run (`live_mpps` is null).\n";
         }
         if let Some(lb) = &self.tcp_cps.lb {
             match &self.tcp_cps.haproxy {

@@ -3,7 +3,7 @@
 use crate::pod;
 
 /// Slot of `LB_BACKENDS`: a member's address. Slot 0 is never used (0 means "none").
-#[repr(C)]
+#[repr(C, align(4))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Backend {
     pub addr: [u8; 16],
@@ -14,6 +14,7 @@ pub struct Backend {
     pub flags: u8,
 }
 const _: () = assert!(core::mem::size_of::<Backend>() == 20);
+const _: () = assert!(core::mem::align_of::<Backend>() >= 4);
 
 /// The slot holds a member.
 pub const BACKEND_F_VALID: u8 = 1 << 0;

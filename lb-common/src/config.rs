@@ -18,6 +18,7 @@ pub struct LbConfig {
     pub flags: u32,
 }
 const _: () = assert!(core::mem::size_of::<LbConfig>() == 40);
+const _: () = assert!(core::mem::align_of::<LbConfig>() >= 4);
 pod!(LbConfig);
 
 /// After translating a packet, return `XDP_TX` instead of routing it. Only for fixture tests

@@ -4,7 +4,8 @@
 use crate::pod;
 
 /// Key of `LB_FLOWS`: the 5-tuple as seen on the wire, zero-padded. Ports in network order.
-#[repr(C)]
+/// 4-byte aligned so the data plane copies addresses a word at a time (same layout).
+#[repr(C, align(4))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FlowKey {
     pub src: [u8; 16],
@@ -16,6 +17,10 @@ pub struct FlowKey {
     pub _pad: [u8; 2],
 }
 const _: () = assert!(core::mem::size_of::<FlowKey>() == 40);
+const _: () =
+    assert!(core::mem::align_of::<FlowKey>() >= 4 && core::mem::align_of::<FlowValue>() >= 4);
+const _: () = assert!(core::mem::offset_of!(FlowKey, dst) % 4 == 0);
+const _: () = assert!(core::mem::offset_of!(FlowValue, new_dst) % 4 == 0);
 
 /// Value of `LB_FLOWS`: the addresses and ports to write into a matching packet.
 #[repr(C)]

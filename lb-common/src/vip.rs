@@ -84,8 +84,9 @@ pod!(AclKey);
 pub const ACL_LISTENER_BITS: u32 = 32;
 
 /// Key of `LB_ADDRS`: an address the data plane translates traffic to (a VIP or a SNAT
-/// address). Packets to any other destination skip the flow table.
-#[repr(C)]
+/// address). Packets to any other destination skip the flow table. 4-byte aligned so the data
+/// plane copies the address a word at a time (same layout).
+#[repr(C, align(4))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct AddrKey {
     pub addr: [u8; 16],
@@ -93,4 +94,5 @@ pub struct AddrKey {
     pub _pad: [u8; 3],
 }
 const _: () = assert!(core::mem::size_of::<AddrKey>() == 20);
+const _: () = assert!(core::mem::align_of::<AddrKey>() >= 4);
 pod!(AddrKey);

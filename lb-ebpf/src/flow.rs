@@ -15,6 +15,7 @@ use lb_common::{
 use crate::{
     handshake,
     maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_SYN_FLOWS, LB_VIPS},
+    mem,
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
     scratch::Scratch,
     select::backend_for,
@@ -44,20 +45,22 @@ fn is_syn(proto: u8, flags: u8) -> bool {
 /// Sets the rewrite part of a flow value in place (no temporary on the stack).
 #[inline(always)]
 fn fill(v: &mut FlowValue, src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) {
-    v.new_src = *src;
-    v.new_dst = *dst;
+    // SAFETY: every caller passes address fields of `FlowKey`, `Backend` or `LbConfig` (4-byte
+    // aligned types, addresses at word offsets: asserted in lb-common); `flags` starts the
+    // word it shares with the padding.
+    unsafe {
+        mem::copy_addr(&raw mut v.new_src, src);
+        mem::copy_addr(&raw mut v.new_dst, dst);
+        mem::set_word(&raw mut v.flags, [v.flags, 0, 0, 0]);
+    }
     v.new_sport = sport;
     v.new_dport = dport;
-    v._pad = [0; 3];
 }
 
 #[inline(always)]
 fn set_rewrite(s: &mut Scratch, from_other: bool) {
     let v = if from_other { &s.other_value } else { &s.value };
-    s.rewrite.src = v.new_src;
-    s.rewrite.dst = v.new_dst;
-    s.rewrite.sport = v.new_sport;
-    s.rewrite.dport = v.new_dport;
+    mem::rewrite_from(&mut s.rewrite, v);
 }
 
 /// `Ok(None)`: not ours, pass it to the stack. `Ok(Some(_))`: rewrite per `s.rewrite`.
@@ -81,10 +84,7 @@ pub fn lookup_or_create(
         let expired = now.saturating_sub(v.last_seen_ns) > idle_ns;
         if reply || !(expired || (closed && is_syn(proto, tcp_flags))) {
             v.last_seen_ns = now;
-            s.rewrite.src = v.new_src;
-            s.rewrite.dst = v.new_dst;
-            s.rewrite.sport = v.new_sport;
-            s.rewrite.dport = v.new_dport;
+            mem::rewrite_from(&mut s.rewrite, v);
             let verdict = Verdict {
                 listener: v.listener,
                 backend: v.backend,
@@ -128,14 +128,9 @@ fn close(s: &mut Scratch, v: &mut FlowValue, reply: bool) {
         }
         return;
     }
-    // Reply direction: the client-side entry is keyed by what this entry rewrites to.
-    s.other.src = v.new_dst;
-    s.other.dst = v.new_src;
-    s.other.sport = v.new_dport;
-    s.other.dport = v.new_sport;
-    s.other.proto = s.key.proto;
-    s.other.family = s.key.family;
-    s.other._pad = [0; 2];
+    // Reply direction: the client-side entry is keyed by what this entry rewrites to (the
+    // caller left that in `s.rewrite`).
+    mem::reversed_key(&mut s.other, &s.rewrite, s.key.proto, s.key.family);
     if let Some(fwd) = LB_FLOWS.get_ptr_mut(&s.other) {
         // SAFETY: pointer from a successful lookup.
         let fwd = unsafe { &mut *fwd };
@@ -205,12 +200,14 @@ fn create(
     }
 
     // Reply-direction entry: member → SNAT address, translated back to VIP → client.
-    s.other.src = member.addr;
-    s.other.dst = *snat;
+    // SAFETY: address fields of `FlowKey`, `Backend` and `LbConfig` (4-byte aligned, addresses
+    // at word offsets: asserted in lb-common); `proto` starts `FlowKey`'s last word.
+    unsafe {
+        mem::copy_addr(&raw mut s.other.src, &raw const member.addr);
+        mem::copy_addr(&raw mut s.other.dst, snat);
+        mem::set_word(&raw mut s.other.proto, [s.key.proto, s.key.family, 0, 0]);
+    }
     s.other.sport = member.port;
-    s.other.proto = s.key.proto;
-    s.other.family = s.key.family;
-    s.other._pad = [0; 2];
     fill(
         &mut s.other_value,
         &s.key.dst,

@@ -12,6 +12,7 @@ use lb_common::flow::{
 use crate::{
     flow::Verdict,
     maps::{LB_FLOWS, LB_SYN_FLOWS},
+    mem,
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
     scratch::Scratch,
     stats,
@@ -32,10 +33,7 @@ pub fn lookup(s: &mut Scratch, tcp_flags: u8, now: u64) -> Option<Verdict> {
         return None;
     }
     v.last_seen_ns = now;
-    s.rewrite.src = v.new_src;
-    s.rewrite.dst = v.new_dst;
-    s.rewrite.sport = v.new_sport;
-    s.rewrite.dport = v.new_dport;
+    mem::rewrite_from(&mut s.rewrite, v);
     let verdict = Verdict {
         listener: v.listener,
         backend: v.backend,
@@ -82,13 +80,7 @@ fn promote(s: &mut Scratch, client: &FlowValue, now: u64) {
 /// rewrite is `s.rewrite`.
 #[inline(always)]
 fn reply_key(s: &mut Scratch) {
-    s.other.src = s.rewrite.dst;
-    s.other.dst = s.rewrite.src;
-    s.other.sport = s.rewrite.dport;
-    s.other.dport = s.rewrite.sport;
-    s.other.proto = s.key.proto;
-    s.other.family = s.key.family;
-    s.other._pad = [0; 2];
+    mem::reversed_key(&mut s.other, &s.rewrite, s.key.proto, s.key.family);
 }
 
 #[inline(always)]

@@ -22,7 +22,7 @@ use lb_common::{
 };
 
 use crate::{
-    flow, fwd, nat,
+    flow, fwd, mem, nat,
     parse::{Cursor, ETH_HLEN, Ip},
     scratch::{Rewrite, Scratch},
     vlan,
@@ -80,15 +80,10 @@ pub fn handle(
     // SAFETY: pointer from a successful lookup; read only.
     let v = unsafe { &*v };
     // Outer header: the direction's rewrite. Quoted packet: back to what its sender sent.
-    s.rewrite.src = v.new_src;
-    s.rewrite.dst = v.new_dst;
+    mem::rewrite_from(&mut s.rewrite, v);
+    mem::reversed_key(&mut s.other, &s.rewrite, s.key.proto, s.key.family);
     s.rewrite.sport = 0;
     s.rewrite.dport = 0;
-    s.other.src = v.new_dst;
-    s.other.dst = v.new_src;
-    s.other.sport = v.new_dport;
-    s.other.dport = v.new_sport;
-    s.other.proto = s.key.proto;
     let via_stack = v.flags & FLOW_F_VLAN != 0;
     if ip.family == FAMILY_V4 {
         rewrite_v4(&cursor, ip, inner_l4, &s.rewrite, &s.other)?;
@@ -131,15 +126,21 @@ fn quoted_v4(cursor: &Cursor, off: usize, key: &mut FlowKey) -> Result<usize, Dr
         .ok_or(DropReason::TruncatedIcmp)?;
     // SAFETY: bounds checked by `ptr_at`.
     let ports = unsafe { &*ports };
-    key.src = [0; 16];
-    key.dst = [0; 16];
-    key.src[..4].copy_from_slice(&h[16..20]);
-    key.dst[..4].copy_from_slice(&h[12..16]);
+    // SAFETY: fields of a `FlowKey` (4-byte aligned, addresses at word offsets, `proto`
+    // starting the last word: asserted in lb-common and `mem`).
+    unsafe {
+        mem::set_v4_addr(
+            &raw mut key.src,
+            u32::from_ne_bytes([h[16], h[17], h[18], h[19]]),
+        );
+        mem::set_v4_addr(
+            &raw mut key.dst,
+            u32::from_ne_bytes([h[12], h[13], h[14], h[15]]),
+        );
+        mem::set_word(&raw mut key.proto, [proto, FAMILY_V4, 0, 0]);
+    }
     key.sport = u16::from_ne_bytes([ports[2], ports[3]]);
     key.dport = u16::from_ne_bytes([ports[0], ports[1]]);
-    key.proto = proto;
-    key.family = FAMILY_V4;
-    key._pad = [0; 2];
     Ok(l4)
 }
 
@@ -166,9 +167,8 @@ fn quoted_v6(cursor: &Cursor, off: usize, key: &mut FlowKey) -> Result<usize, Dr
     key.dst.copy_from_slice(&h[8..24]);
     key.sport = u16::from_ne_bytes([ports[2], ports[3]]);
     key.dport = u16::from_ne_bytes([ports[0], ports[1]]);
-    key.proto = proto;
-    key.family = FAMILY_V6;
-    key._pad = [0; 2];
+    // SAFETY: `proto` starts the last word of the 4-byte aligned `FlowKey` (asserted in `mem`).
+    unsafe { mem::set_word(&raw mut key.proto, [proto, FAMILY_V6, 0, 0]) };
     Ok(l4)
 }
 

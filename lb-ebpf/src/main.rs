@@ -15,6 +15,7 @@ mod fwd;
 mod handshake;
 mod icmp;
 mod maps;
+mod mem;
 mod nat;
 mod parse;
 mod scratch;
@@ -90,13 +91,16 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     };
     // SAFETY: this CPU's scratch entry, used by this run only.
     let s = unsafe { &mut *s };
-    if parse::addresses(cursor, &ip, &mut s.key.src, &mut s.key.dst).is_none() {
+    if parse::addresses(cursor, &ip, &mut s.key).is_none() {
         return pass;
     }
     // Only packets to a VIP or a SNAT address can belong to a balanced flow.
-    s.dst.addr = s.key.dst;
-    s.dst.family = ip.family;
-    s.dst._pad = [0; 3];
+    // SAFETY: fields of the scratch entry; `AddrKey` and `FlowKey` are 4-byte aligned and
+    // `family` starts the last word of `AddrKey` (lb-common asserts both).
+    unsafe {
+        mem::copy_addr(&raw mut s.dst.addr, &raw const s.key.dst);
+        mem::set_word(&raw mut s.dst.family, [ip.family, 0, 0, 0]);
+    }
     if LB_ADDRS.get_ptr(&s.dst).is_none() {
         return pass;
     }
@@ -127,9 +131,8 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     let l4 = parse::l4(cursor, &ip)?;
     s.key.sport = l4.sport;
     s.key.dport = l4.dport;
-    s.key.proto = ip.proto;
-    s.key.family = ip.family;
-    s.key._pad = [0; 2];
+    // SAFETY: `proto` starts the last word of the 4-byte aligned `FlowKey` (lb-common asserts it).
+    unsafe { mem::set_word(&raw mut s.key.proto, [ip.proto, ip.family, 0, 0]) };
     let tagged = ip.l3_off != ETH_HLEN;
     let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg, tagged)? else {
         return pass;

@@ -1,9 +1,11 @@
 //! Packet parsing with one bounded cursor: every read is checked against `data_end` right next
 //! to the access, which is what the verifier needs to see.
 
+use crate::mem;
 use lb_common::{
     addr::{FAMILY_V4, FAMILY_V6, IPPROTO_TCP},
     drop::DropReason,
+    flow::FlowKey,
     stats::PacketClass,
 };
 
@@ -321,21 +323,28 @@ pub fn l4(cursor: &Cursor, ip: &Ip) -> Result<L4, DropReason> {
 
 /// Copies the source and destination addresses into the 16-byte map form (zero-padded).
 #[inline(always)]
-pub fn addresses(cursor: &Cursor, ip: &Ip, src: &mut [u8; 16], dst: &mut [u8; 16]) -> Option<()> {
+pub fn addresses(cursor: &Cursor, ip: &Ip, key: &mut FlowKey) -> Option<()> {
     if ip.family == FAMILY_V4 {
         let a = cursor.ptr_at::<[u8; 8]>(ip.l3_off + 12)?;
         // SAFETY: bounds checked by `ptr_at`.
         let a = unsafe { &*a };
-        *src = [0; 16];
-        *dst = [0; 16];
-        src[..4].copy_from_slice(&a[..4]);
-        dst[..4].copy_from_slice(&a[4..]);
+        // SAFETY: address fields of a `FlowKey` (4-byte aligned, asserted in lb-common).
+        unsafe {
+            mem::set_v4_addr(
+                &raw mut key.src,
+                u32::from_ne_bytes([a[0], a[1], a[2], a[3]]),
+            );
+            mem::set_v4_addr(
+                &raw mut key.dst,
+                u32::from_ne_bytes([a[4], a[5], a[6], a[7]]),
+            );
+        }
     } else {
         let a = cursor.ptr_at::<[u8; 32]>(ip.l3_off + 8)?;
         // SAFETY: bounds checked by `ptr_at`.
         let a = unsafe { &*a };
-        src.copy_from_slice(&a[..16]);
-        dst.copy_from_slice(&a[16..]);
+        key.src.copy_from_slice(&a[..16]);
+        key.dst.copy_from_slice(&a[16..]);
     }
     Some(())
 }

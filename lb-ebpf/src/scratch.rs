@@ -10,7 +10,8 @@ use lb_common::{
 };
 
 /// The addresses and ports a packet must carry after translation (ports in network order).
-#[repr(C)]
+/// 4-byte aligned for the word copies of `mem`.
+#[repr(C, align(4))]
 pub struct Rewrite {
     pub src: [u8; 16],
     pub dst: [u8; 16],

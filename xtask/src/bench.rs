@@ -13,6 +13,10 @@ pub struct Args {
     /// Fewer samples: a quick look, not figures to compare.
     #[arg(long)]
     quick: bool,
+    /// Run only these parts: testrun, live, cps (repeatable; default: all; the test-run
+    /// figures are always measured, every ratio needs them).
+    #[arg(long, value_name = "PART")]
+    only: Vec<String>,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -27,6 +31,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     cmd.args(["run", "--release", "--package", "lb-bench", "--"]);
     if args.quick {
         cmd.arg("--quick");
+    }
+    for part in &args.only {
+        cmd.args(["--only", part]);
     }
     let result = shell::run(&mut cmd);
     lb_testkit::sweep::sweep(false);
