@@ -45,6 +45,15 @@ pub const BACKEND_STATS: &str = "LB_B_STATS";
 pub const ADDRS: &str = "LB_ADDRS";
 /// Entries of [`ADDRS`]: every VIP plus the two SNAT addresses.
 pub const ADDRS_SIZE: u32 = MAX_VIPS + 2;
+/// Array u8 indexed by [`crate::vip::addr_filter_slot`]: 1 where some entry of [`ADDRS`]
+/// falls. The first test of every packet: an array read instead of a hash lookup, so traffic
+/// to other destinations costs no hash at all; a hit is confirmed by the exact lookups that
+/// follow (flow, listener, or [`ADDRS`] itself for fragments). Writer: agent.
+pub const ADDR_FILTER: &str = "LB_ADDR_FILTER";
+/// Slots of [`ADDR_FILTER`] (64 KiB): with 1,026 addresses at most, a random other destination
+/// hits a set slot with probability below 2 %.
+pub const ADDR_FILTER_SIZE: u32 = 1 << 16;
+const _: () = assert!(ADDR_FILTER_SIZE.is_power_of_two());
 /// LPM trie `AclKey` → u8, the listeners' `allowed_cidrs`. Writer: agent; reader: XDP.
 pub const ACL: &str = "LB_ACL";
 /// `allowed_cidrs` entries per host, all listeners together.

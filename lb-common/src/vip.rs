@@ -94,5 +94,24 @@ pub struct AddrKey {
     pub _pad: [u8; 3],
 }
 const _: () = assert!(core::mem::size_of::<AddrKey>() == 20);
+
+/// Slot of an address in `LB_ADDR_FILTER`, from its four native-order 32-bit words (an IPv4
+/// address is the first word, the rest zero): the words folded to 16 bits.
+#[inline(always)]
+#[must_use]
+pub const fn addr_filter_slot(words: [u32; 4]) -> u32 {
+    let x = words[0] ^ words[1] ^ words[2] ^ words[3];
+    (x ^ (x >> 16)) & (crate::maps::ADDR_FILTER_SIZE - 1)
+}
+
+impl AddrKey {
+    /// This address's slot in `LB_ADDR_FILTER` (see [`addr_filter_slot`]).
+    #[must_use]
+    pub fn filter_slot(&self) -> u32 {
+        let a = &self.addr;
+        let w = |i: usize| u32::from_ne_bytes([a[i], a[i + 1], a[i + 2], a[i + 3]]);
+        addr_filter_slot([w(0), w(4), w(8), w(12)])
+    }
+}
 const _: () = assert!(core::mem::align_of::<AddrKey>() >= 4);
 pod!(AddrKey);

@@ -35,10 +35,11 @@ use lb_common::{
     drop::DropReason,
     maps::{META_MAGIC, NeighMeta},
     stats::PacketClass,
+    vip::addr_filter_slot,
 };
 
 use crate::{
-    maps::{LB_ADDRS, LB_CONFIG},
+    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG},
     parse::{Cursor, ETH_HLEN},
     scratch::LB_SCRATCH,
 };
@@ -94,14 +95,11 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     if parse::addresses(cursor, &ip, &mut s.key).is_none() {
         return pass;
     }
-    // Only packets to a VIP or a SNAT address can belong to a balanced flow.
-    // SAFETY: fields of the scratch entry; `AddrKey` and `FlowKey` are 4-byte aligned and
-    // `family` starts the last word of `AddrKey` (lb-common asserts both).
-    unsafe {
-        mem::copy_addr(&raw mut s.dst.addr, &raw const s.key.dst);
-        mem::set_word(&raw mut s.dst.family, [ip.family, 0, 0, 0]);
-    }
-    if LB_ADDRS.get_ptr(&s.dst).is_none() {
+    // Only packets to a VIP or a SNAT address can belong to a balanced flow: an array read
+    // rules out (nearly) all others before any hash lookup.
+    // SAFETY: the key's destination field (4-byte aligned, asserted in lb-common).
+    let slot = addr_filter_slot(unsafe { mem::words(&raw const s.key.dst) });
+    if LB_ADDR_FILTER.get(slot).is_none_or(|&hit| hit == 0) {
         return pass;
     }
     // Verifier complexity: each way through the parsers (0-2 VLAN tags, IPv4 or IPv6, 0-4
@@ -111,10 +109,20 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     s.ip = ip;
     // SAFETY: reads back the value just written to this CPU's scratch entry.
     let ip = unsafe { core::ptr::read_volatile(&raw const s.ip) };
-    if ip.ext_overflow {
-        return Err(DropReason::Ipv6ExtHeaders);
-    }
-    if ip.fragment {
+    if ip.ext_overflow || ip.fragment {
+        // Dropped only when addressed to us: the filter said "maybe", the exact set decides.
+        // SAFETY: fields of the scratch entry; `AddrKey` and `FlowKey` are 4-byte aligned and
+        // `family` starts the last word of `AddrKey` (lb-common asserts both).
+        unsafe {
+            mem::copy_addr(&raw mut s.dst.addr, &raw const s.key.dst);
+            mem::set_word(&raw mut s.dst.family, [ip.family, 0, 0, 0]);
+        }
+        if LB_ADDRS.get_ptr(&s.dst).is_none() {
+            return pass;
+        }
+        if ip.ext_overflow {
+            return Err(DropReason::Ipv6ExtHeaders);
+        }
         // Fragments are never balanced: a non-first one has no ports to find its flow by.
         if ip.proto == IPPROTO_TCP || ip.proto == IPPROTO_UDP {
             return Err(DropReason::Fragment);

@@ -10,8 +10,9 @@ use lb_common::{
     config::LbConfig,
     flow::{FlowKey, FlowValue},
     maps::{
-        ACL_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS, MAX_LISTENERS, MAX_POOLS,
-        MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE, RR_TABLE_SIZE, SYN_FLOWS_SIZE,
+        ACL_SIZE, ADDR_FILTER_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS,
+        MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE,
+        RR_TABLE_SIZE, SYN_FLOWS_SIZE,
     },
     stats::{FlowStats, PacketCounter},
     vip::{AclKey, AddrKey, VipInfo, VipKey},
@@ -88,6 +89,12 @@ pub static LB_B_STATS: PerCpuArray<FlowStats> = PerCpuArray::with_max_entries(MA
 #[map]
 pub static LB_ACL: LpmTrie<AclKey, u8> = LpmTrie::with_max_entries(ACL_SIZE, 0);
 
-/// VIP and SNAT addresses: packets to other destinations skip the flow table. Writer: agent.
+/// VIP and SNAT addresses, exact: fragments and unparsable packets are dropped only when they
+/// are addressed to one of them. Writer: agent.
 #[map]
 pub static LB_ADDRS: HashMap<AddrKey, u8> = HashMap::with_max_entries(ADDRS_SIZE, 0);
+
+/// Superset test of `LB_ADDRS` by destination (see `lb_common::maps::ADDR_FILTER`): packets to
+/// other destinations skip every hash lookup. Writer: agent.
+#[map]
+pub static LB_ADDR_FILTER: Array<u8> = Array::with_max_entries(ADDR_FILTER_SIZE, 0);

@@ -57,6 +57,24 @@ pub unsafe fn copy_addr(dst: *mut [u8; 16], src: *const [u8; 16]) {
     }
 }
 
+/// The four 32-bit words of a 16-byte address.
+///
+/// # Safety
+/// As for [`copy_addr`]: `src` is valid and 4-byte aligned.
+#[inline(always)]
+pub unsafe fn words(src: *const [u8; 16]) -> [u32; 4] {
+    let s = src.cast::<u32>();
+    // SAFETY: the caller guarantees four aligned, valid words.
+    unsafe {
+        [
+            read_volatile(s),
+            read_volatile(s.add(1)),
+            read_volatile(s.add(2)),
+            read_volatile(s.add(3)),
+        ]
+    }
+}
+
 /// Stores a 16-byte address whose first word is `first` and the rest zero (an IPv4 address in
 /// the 16-byte map form).
 ///

@@ -3,6 +3,7 @@
 //! writing them (`program`), reading counters (`stats`) and running packets through the
 //! program (`test_run`).
 
+pub mod addr_filter;
 pub mod gc;
 pub mod loader;
 pub mod maglev;

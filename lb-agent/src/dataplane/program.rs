@@ -15,7 +15,7 @@ use lb_common::{
 use lb_proto::DesiredState;
 
 use super::{
-    Dataplane,
+    Dataplane, addr_filter,
     plan::{Plan, PoolTables},
 };
 use crate::DataplaneError;
@@ -81,6 +81,9 @@ impl Dataplane {
             }
         }
         // Destination pre-filter: new addresses before the VIPs, stale ones after.
+        let filter_slots = addr_filter::slots(&plan.addrs);
+        let old_slots = old.map(|o| addr_filter::slots(&o.addrs));
+        addr_filter::set_new(self, &filter_slots, old_slots.as_ref())?;
         let addrs_stale: Vec<AddrKey> = {
             let mut addrs = addr_map(self)?;
             for key in &plan.addrs {
@@ -149,6 +152,7 @@ impl Dataplane {
             for key in &addrs_stale {
                 addrs.remove(key).map_err(map_err(ADDRS))?;
             }
+            addr_filter::clear_stale(self, &filter_slots, &addrs_stale)?;
         }
         if !acl_stale.is_empty() {
             let mut acl = acl_map(self)?;

@@ -185,6 +185,38 @@ fn fragments_to_a_vip_or_snat_address_are_dropped_and_counted() {
         0,
     );
     assert_eq!(run(&mut dp, &other), (XdpVerdict::Pass, other.clone()));
+    // An address in the VIP's slot of the destination pre-filter (flipping the same bits of
+    // its first and third byte keeps the 16-bit fold) is still no VIP: its fragments, its TCP
+    // and its UDP go to the stack untouched, and nothing is counted as dropped.
+    let twin = [VIP[0] ^ 0x40, VIP[1], VIP[2] ^ 0x40, VIP[3]];
+    let slot = |a: [u8; 4]| {
+        let mut addr = [0; 16];
+        addr[..4].copy_from_slice(&a);
+        lb_common::vip::AddrKey {
+            addr,
+            family: lb_common::addr::FAMILY_V4,
+            _pad: [0; 3],
+        }
+        .filter_slot()
+    };
+    assert_eq!(
+        slot(twin),
+        slot(VIP),
+        "the twin must share the VIP's filter slot"
+    );
+    let twin_data = ipv4_tcp(CLIENT, twin, 40000, 80, false, &[0x5a; 64]);
+    for (name, frame) in [
+        ("fragment", ipv4_fragment(&twin_data, true, 0)),
+        ("tcp", ipv4_tcp(CLIENT, twin, 40001, 80, true, &[])),
+        ("udp", ipv4_udp(CLIENT, twin, 5353, 53, &[1; 8])),
+    ] {
+        assert_eq!(
+            run(&mut dp, &frame),
+            (XdpVerdict::Pass, frame.clone()),
+            "twin {name}"
+        );
+    }
+    assert_eq!(drops(&dp, DropReason::Fragment), expected);
 
     let mut dp6 = dataplane(&v6_state(), true);
     let syn6 = tcp_v6(v6("fd00::10"), v6("fd00:1::1"), 40000, 80, 0x02);
