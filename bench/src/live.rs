@@ -19,7 +19,7 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP, v4},
     flow::{FlowKey, FlowValue},
     generator::{GEN_COUNT, GEN_HEADER, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
-    maps::{DROP_PROGRAM, TX_PROGRAM},
+    maps::{DROP_PROGRAM, REDIRECT_PROGRAM, TX_PROGRAM},
     stats::PacketClass,
 };
 use lb_testkit::Netns;
@@ -34,8 +34,17 @@ use crate::{
 #[derive(Debug, Serialize)]
 pub struct LiveMpps {
     pub xdp_tx_floor: Stat,
+    /// `bpf_redirect` of every frame to the member-side veth, nothing else: the cost of
+    /// sending on through another interface, which the data plane pays and XDP_TX does not.
+    pub redirect_floor: Stat,
+    /// One-armed: members behind the client-side veth, translated frames leave with XDP_TX
+    /// through the veth they came in on, as the floor's do.
     pub flows_1: Stat,
     pub flows_10k: Stat,
+    /// Two-armed: members behind the member-side veth, translated frames are redirected there
+    /// (compare with `redirect_floor`).
+    pub two_arm_flows_1: Stat,
+    pub two_arm_flows_10k: Stat,
 }
 
 /// Frames per sample, samples per figure, flows of the many-flows figure.
@@ -56,8 +65,22 @@ fn xdp_packets(ns: &Netns, iface: &str) -> u64 {
         .sum()
 }
 
+/// Where the members of the live figures sit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arms {
+    /// Behind the client-side interface (one NIC for VIP and members): translated frames leave
+    /// the way they came, with XDP_TX, like the floor's.
+    One,
+    /// Behind the member-side interface: translated frames are redirected to another veth.
+    Two,
+}
+
 /// The client-side entry of flow `i`, as its completed handshake would have left it.
-fn flow(i: u32) -> (FlowKey, FlowValue) {
+fn flow(i: u32, arms: Arms) -> (FlowKey, FlowValue) {
+    let (snat, member) = match arms {
+        Arms::One => ([198, 18, 0, 2], [198, 18, 0, 11]),
+        Arms::Two => ([198, 18, 1, 1], [198, 18, 1, 11]),
+    };
     let key = FlowKey {
         src: v4(setup::client(i)),
         dst: v4(VIP),
@@ -68,8 +91,8 @@ fn flow(i: u32) -> (FlowKey, FlowValue) {
         _pad: [0; 2],
     };
     let value = FlowValue {
-        new_src: v4([198, 18, 1, 1]),
-        new_dst: v4([198, 18, 1, 11]),
+        new_src: v4(snat),
+        new_dst: v4(member),
         new_sport: (1024 + (i % 60_000) as u16).to_be(),
         new_dport: 8080u16.to_be(),
         backend: 1,
@@ -79,6 +102,7 @@ fn flow(i: u32) -> (FlowKey, FlowValue) {
         // Long enough that no flow expires during the run.
         idle_timeout_ms: 3_600_000,
         last_seen_ns: lb_agent::dataplane::gc::monotonic_ns(),
+        ..FlowValue::default()
     };
     (key, value)
 }
@@ -88,6 +112,8 @@ struct Generator {
     ebpf: Ebpf,
     frame: Vec<u8>,
     ifindex: u32,
+    /// Flows its templates cycle through.
+    flows: u32,
 }
 
 impl Generator {
@@ -116,6 +142,7 @@ impl Generator {
             ebpf,
             frame,
             ifindex: bench.client_eth0,
+            flows,
         })
     }
 
@@ -176,39 +203,74 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
         Stat::of(&samples)
     };
 
+    // Redirect floor: lb_redirect on lb's eth0 sends every frame to eth1 (member side).
+    let redirect_floor = {
+        let eth1 = setup::ifindex(&bench.lb, "eth1");
+        let _floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+            let mut dp = Dataplane::load()?;
+            dp.set_floor_redirect(eth1)?;
+            dp.attach_floor(REDIRECT_PROGRAM, "eth0")?;
+            Ok(dp)
+        })?;
+        let mut samples = Vec::new();
+        for _ in 0..effort.samples {
+            let before = xdp_packets(&bench.member, "eth0");
+            let (_, secs) = one.send(bench, effort.frames)?;
+            let arrived = xdp_packets(&bench.member, "eth0") - before;
+            samples.push(arrived as f64 / secs / 1e6);
+        }
+        Stat::of(&samples)
+    };
+
     // The data plane on eth0 and eth1, the flows seeded.
-    let dp = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+    let mut dp = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
         let mut dp = Dataplane::load()?;
         dp.attach("eth0", AttachMode::Native)?;
         dp.attach("eth1", AttachMode::Native)?;
         dp.apply(&setup::state()?)?;
-        for i in 0..effort.flows {
-            let (k, v) = flow(i);
-            dp.insert_flow(&k, &v)?;
-        }
         Ok(dp)
     })?;
-    let measure = |generator: &mut Generator| -> anyhow::Result<Stat> {
+    let mut measure = |generator: &mut Generator, arms: Arms| -> anyhow::Result<Stat> {
+        // (Re)seeding also empties every flow's next-hop cache.
+        for i in 0..generator.flows {
+            let (k, v) = flow(i, arms);
+            dp.insert_flow(&k, &v)?;
+        }
+        let sink = match arms {
+            Arms::One => &bench.client,
+            Arms::Two => &bench.member,
+        };
         let mut samples = Vec::new();
         for _ in 0..effort.samples {
             let before = dp.counters()?.class(PacketClass::Forwarded).packets;
+            let sunk = xdp_packets(sink, "eth0");
             let (processed, secs) = generator.send(bench, effort.frames)?;
             let forwarded = dp.counters()?.class(PacketClass::Forwarded).packets - before;
+            let sunk = xdp_packets(sink, "eth0") - sunk;
             // A few frames of the namespace's own (IPv6 neighbour discovery) pass too.
             ensure!(
                 forwarded > 0 && forwarded <= processed && processed - forwarded <= 16,
                 "XDP processed {processed} frames but forwarded {forwarded} (counters: {:?})",
                 dp.counters()?
             );
+            ensure!(
+                sunk >= forwarded,
+                "{forwarded} frames forwarded but only {sunk} reached the expected far end"
+            );
             samples.push(forwarded as f64 / secs / 1e6);
         }
         Ok(Stat::of(&samples))
     };
-    let flows_1 = measure(&mut one)?;
-    let flows_10k = measure(&mut many)?;
+    let two_arm_flows_1 = measure(&mut one, Arms::Two)?;
+    let two_arm_flows_10k = measure(&mut many, Arms::Two)?;
+    let flows_1 = measure(&mut one, Arms::One)?;
+    let flows_10k = measure(&mut many, Arms::One)?;
     Ok(LiveMpps {
         xdp_tx_floor,
+        redirect_floor,
         flows_1,
         flows_10k,
+        two_arm_flows_1,
+        two_arm_flows_10k,
     })
 }

@@ -57,7 +57,7 @@ fn main() -> anyhow::Result<()> {
         &bench,
         &testrun::Effort {
             samples: if quick { 3 } else { 7 },
-            repeat: if quick { 20_000 } else { 200_000 },
+            calls: if quick { 5_000 } else { 50_000 },
             new_flows_per_sample: if quick { 50 } else { 200 },
         },
     )

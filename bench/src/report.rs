@@ -81,16 +81,35 @@ impl Report {
             let tx = l.xdp_tx_floor.median;
             md += &row("live: XDP_TX floor", &l.xdp_tx_floor, "Mpps", None);
             md += &row(
-                "live: 1 flow",
+                "live: redirect floor",
+                &l.redirect_floor,
+                "Mpps",
+                Some((l.redirect_floor.median / tx, "XDP_TX rate")),
+            );
+            md += &row(
+                "live: one-armed, 1 flow",
                 &l.flows_1,
                 "Mpps",
                 Some((l.flows_1.median / tx, "XDP_TX rate (goal ≥ 0.8×)")),
             );
             md += &row(
-                "live: 10,000 flows",
+                "live: one-armed, 10,000 flows",
                 &l.flows_10k,
                 "Mpps",
                 Some((l.flows_10k.median / tx, "XDP_TX rate (goal ≥ 0.6×)")),
+            );
+            let redirect = l.redirect_floor.median;
+            md += &row(
+                "live: two-armed, 1 flow",
+                &l.two_arm_flows_1,
+                "Mpps",
+                Some((l.two_arm_flows_1.median / redirect, "redirect floor")),
+            );
+            md += &row(
+                "live: two-armed, 10,000 flows",
+                &l.two_arm_flows_10k,
+                "Mpps",
+                Some((l.two_arm_flows_10k.median / redirect, "redirect floor")),
             );
         } else {
             md += "\nLive packet rate: not measured in this run (`live_mpps` is null).\n";

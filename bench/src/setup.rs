@@ -7,6 +7,8 @@ use lb_proto::DesiredState;
 use lb_testkit::{Netns, packet};
 
 pub const VIP: [u8; 4] = [198, 18, 0, 100];
+/// Member of the one-armed layout of the live benchmark: behind the client-side interface.
+pub const ONE_ARM_MEMBER: &str = "198.18.0.11";
 
 /// Namespaces (removed on drop) and the ifindex of the client-side interface in `lb`.
 pub struct Bench {
@@ -21,7 +23,7 @@ pub struct Bench {
 
 /// ifindex of an interface of a namespace ("7: eth0@if6: <...>"; sysfs would show the root
 /// namespace's interfaces).
-fn ifindex(ns: &Netns, iface: &str) -> u32 {
+pub fn ifindex(ns: &Netns, iface: &str) -> u32 {
     ns.ip(&["-o", "link", "show", iface])
         .split(':')
         .next()
@@ -56,6 +58,19 @@ impl Bench {
             "02:00:00:00:01:0b",
             "dev",
             "eth1",
+            "nud",
+            "permanent",
+        ]);
+        // The one-armed layout's member sits on the client side (eth0), its address resolved
+        // the same way.
+        lb.ip(&[
+            "neigh",
+            "replace",
+            ONE_ARM_MEMBER,
+            "lladdr",
+            "02:00:00:00:00:0b",
+            "dev",
+            "eth0",
             "nud",
             "permanent",
         ]);

@@ -41,10 +41,22 @@ pub struct FlowValue {
     pub _pad: [u8; 3],
     /// Idle timeout of the flow, in milliseconds (from the listener).
     pub idle_timeout_ms: u32,
-    /// `bpf_ktime_get_ns()` of the last packet.
+    /// `bpf_ktime_get_coarse_ns()` (CLOCK_MONOTONIC at tick resolution) of the last packet.
     pub last_seen_ns: u64,
+    /// Next-hop cache, so that a flow's packets skip the FIB lookup (see [`NH_CACHE_NS`]):
+    /// egress interface of the last lookup, 0 when there is none.
+    pub nh_ifindex: u32,
+    /// Destination MAC then source MAC the last lookup gave.
+    pub nh_mac: [u8; 12],
+    /// When that lookup was made (same clock as `last_seen_ns`).
+    pub nh_checked_ns: u64,
 }
-const _: () = assert!(core::mem::size_of::<FlowValue>() == 64);
+const _: () = assert!(core::mem::size_of::<FlowValue>() == 88);
+const _: () = assert!(core::mem::offset_of!(FlowValue, nh_mac) % 4 == 0);
+
+/// How long a flow reuses the next hop its last FIB lookup gave before asking again: route
+/// and neighbour changes reach established flows within this time.
+pub const NH_CACHE_NS: u64 = 1_000_000_000;
 pod!(FlowKey, FlowValue);
 
 /// The entry is the reply direction (member → client).

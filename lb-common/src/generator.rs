@@ -8,8 +8,9 @@ use crate::pod;
 /// Bytes of each frame the generator rewrites (Ethernet + IPv4 + TCP/UDP headers fit).
 pub const GEN_HEADER: usize = 64;
 
-/// One template: the first [`GEN_HEADER`] bytes of a frame.
-#[repr(C)]
+/// One template: the first [`GEN_HEADER`] bytes of a frame (8-byte aligned: the generator
+/// copies it a word at a time).
+#[repr(C, align(8))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GenFrame {
     pub bytes: [u8; GEN_HEADER],

@@ -88,9 +88,14 @@ pub const TX_PROGRAM: &str = "lb_tx";
 /// XDP_DROP program: the sink at the far ends of the live benchmark's veths, where a wire
 /// would take the frames.
 pub const DROP_PROGRAM: &str = "lb_drop";
+/// Redirect program: the redirect floor of the live benchmark (every frame to the interface
+/// in [`FLOOR_REDIRECT`], nothing else).
+pub const REDIRECT_PROGRAM: &str = "lb_redirect";
+/// Array of one u32: the ifindex `lb_redirect` sends to. Writer: benchmark.
+pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 18] = [
+pub const ALL_MAPS: [&str; 20] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -109,6 +114,8 @@ pub const ALL_MAPS: [&str; 18] = [
     BACKEND_STATS,
     ACL,
     ADDRS,
+    ADDR_FILTER,
+    FLOOR_REDIRECT,
 ];
 
 /// Longest map name the kernel stores without truncation.
@@ -151,6 +158,7 @@ mod tests {
             PASS_PROGRAM,
             TX_PROGRAM,
             DROP_PROGRAM,
+            REDIRECT_PROGRAM,
         ] {
             assert!(name.len() <= MAX_MAP_NAME, "{name}");
         }

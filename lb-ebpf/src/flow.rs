@@ -2,12 +2,12 @@
 //! direction), or creates one for a new connection to a VIP (member choice, SNAT port), and
 //! leaves the rewrite to apply in the scratch space.
 
-use aya_ebpf::{bindings::BPF_NOEXIST, helpers::bpf_ktime_get_ns};
+use aya_ebpf::{bindings::BPF_NOEXIST, helpers::bpf_ktime_get_coarse_ns};
 use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP},
     config::{LbConfig, SNAT_PORT_TRIES},
     drop::DropReason,
-    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue},
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue, NH_CACHE_NS},
     hash::tuple_hash,
     vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
@@ -55,6 +55,7 @@ fn fill(v: &mut FlowValue, src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u1
     }
     v.new_sport = sport;
     v.new_dport = dport;
+    v.nh_ifindex = 0;
 }
 
 #[inline(always)]
@@ -72,8 +73,12 @@ pub fn lookup_or_create(
     cfg: &LbConfig,
     tagged: bool,
 ) -> Result<Option<Verdict>, DropReason> {
+    // CLOCK_MONOTONIC at tick resolution (a few ms behind at most, nothing next to idle
+    // timeouts): the fine clock reads the TSC on every packet, the coarse one a cached value.
     // SAFETY: plain helper call.
-    let now = unsafe { bpf_ktime_get_ns() };
+    let now = unsafe { bpf_ktime_get_coarse_ns() };
+    s.now = now;
+    s.nh.ifindex = 0;
     let proto = s.key.proto;
     if let Some(entry) = LB_FLOWS.get_ptr_mut(&s.key) {
         // SAFETY: pointer from a successful lookup; the value is plain data.
@@ -85,6 +90,11 @@ pub fn lookup_or_create(
         if reply || !(expired || (closed && is_syn(proto, tcp_flags))) {
             v.last_seen_ns = now;
             mem::rewrite_from(&mut s.rewrite, v);
+            if v.nh_ifindex != 0 && now.wrapping_sub(v.nh_checked_ns) < NH_CACHE_NS {
+                s.nh.ifindex = v.nh_ifindex;
+                // SAFETY: `nh_mac` fields of `FlowValue` and `NextHop` (4-byte aligned).
+                unsafe { mem::copy_mac_pair(&raw mut s.nh.mac, &raw const v.nh_mac) };
+            }
             let verdict = Verdict {
                 listener: v.listener,
                 backend: v.backend,
@@ -276,4 +286,19 @@ fn create(
         reply: false,
         via_stack: false,
     }))
+}
+
+/// Stores the next hop the FIB lookup just gave (in `s.fib`) in the flow's `LB_FLOWS` entry,
+/// for its packets of the next `NH_CACHE_NS`. Flows still in their handshake are skipped.
+#[inline(never)]
+pub fn remember_next_hop(s: &mut Scratch) {
+    let Some(v) = LB_FLOWS.get_ptr_mut(&s.key) else {
+        return;
+    };
+    // SAFETY: pointer from a successful lookup; the value is plain data.
+    let v = unsafe { &mut *v };
+    v.nh_mac[..6].copy_from_slice(&s.fib.dmac);
+    v.nh_mac[6..].copy_from_slice(&s.fib.smac);
+    v.nh_checked_ns = s.now;
+    v.nh_ifindex = s.fib.ifindex;
 }

@@ -17,7 +17,7 @@ use lb_common::{
 use crate::{
     mem,
     parse::{Cursor, Ip},
-    scratch::Rewrite,
+    scratch::{NextHop, Rewrite},
 };
 
 const AF_INET: u8 = 2;
@@ -28,7 +28,37 @@ const BPF_FIB_LKUP_RET_NO_NEIGH: i64 = 7;
 /// What became of a translated packet.
 pub struct Sent {
     pub action: u32,
+    /// `Forwarded` when `forward` redirected with a next hop from the FIB (worth caching in
+    /// the flow).
     pub class: PacketClass,
+}
+
+/// Sends a packet with the MACs and interface of a cached next hop (see
+/// `FlowValue::nh_ifindex`), skipping the FIB lookup.
+#[inline(always)]
+pub fn to_next_hop(ctx: &XdpContext, nh: &NextHop) -> Result<Sent, DropReason> {
+    let cursor = Cursor::new(ctx.data(), ctx.data_end());
+    let eth = cursor.ptr_mut::<[u8; 12]>(0).ok_or(DropReason::FibFailed)?;
+    // SAFETY: bounds checked by `ptr_mut`.
+    unsafe { (*eth).copy_from_slice(&nh.mac) };
+    Ok(Sent {
+        action: send_to(ctx, nh.ifindex),
+        class: PacketClass::Forwarded,
+    })
+}
+
+/// Out through `ifindex`: XDP_TX when that is the interface the packet came in on (one-armed
+/// setups, e.g. an amphora whose members sit behind its VIP-side interface: the frame leaves
+/// through the receive path's own transmit queue, no device lookup, no cross-device bulk
+/// queue), a redirect otherwise.
+#[inline(always)]
+fn send_to(ctx: &XdpContext, ifindex: u32) -> u32 {
+    // SAFETY: the XDP context pointer is valid for the program's run.
+    if ifindex == unsafe { (*ctx.ctx).ingress_ifindex } {
+        return xdp_action::XDP_TX;
+    }
+    // SAFETY: plain helper call.
+    unsafe { bpf_redirect(ifindex, 0) as u32 }
 }
 
 /// Routes a packet already rewritten to `to`. `via_stack`: even with a resolved next hop, send
@@ -91,10 +121,8 @@ pub fn forward(
                 eth[..6].copy_from_slice(&params.dmac);
                 eth[6..].copy_from_slice(&params.smac);
             }
-            // SAFETY: plain helper call.
-            let action = unsafe { bpf_redirect(params.ifindex, 0) } as u32;
             Ok(Sent {
-                action,
+                action: send_to(ctx, params.ifindex),
                 class: PacketClass::Forwarded,
             })
         }

@@ -25,7 +25,7 @@ mod vlan;
 
 use aya_ebpf::{
     bindings::{TC_ACT_OK, xdp_action},
-    helpers::bpf_redirect_neigh,
+    helpers::{bpf_redirect, bpf_redirect_neigh},
     macros::{classifier, xdp},
     programs::{TcContext, XdpContext},
 };
@@ -39,7 +39,7 @@ use lb_common::{
 };
 
 use crate::{
-    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG},
+    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG, LB_FLOOR_REDIR},
     parse::{Cursor, ETH_HLEN},
     scratch::LB_SCRATCH,
 };
@@ -153,7 +153,14 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     if cfg.flags & CFG_F_TX_AFTER_NAT != 0 {
         return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));
     }
+    if s.nh.ifindex != 0 && !v.via_stack {
+        let sent = fwd::to_next_hop(ctx, &s.nh)?;
+        return Ok((sent.action, sent.class));
+    }
     let sent = fwd::forward(ctx, &ip, &s.rewrite, &mut s.fib, v.via_stack)?;
+    if sent.class == PacketClass::Forwarded {
+        flow::remember_next_hop(s);
+    }
     Ok((sent.action, sent.class))
 }
 
@@ -191,6 +198,15 @@ pub fn lb_pass(_ctx: XdpContext) -> u32 {
 #[xdp]
 pub fn lb_tx(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_TX
+}
+
+/// `bpf_redirect` to the interface in `LB_FLOOR_REDIR` and nothing else: what sending a frame
+/// on through another interface costs by itself (a floor of the live benchmark).
+#[xdp]
+pub fn lb_redirect(_ctx: XdpContext) -> u32 {
+    let ifindex = LB_FLOOR_REDIR.get(0).copied().unwrap_or(0);
+    // SAFETY: plain helper call.
+    unsafe { bpf_redirect(ifindex, 0) as u32 }
 }
 
 /// XDP_DROP and nothing else: the sink at the far ends of the live packet-rate benchmark.

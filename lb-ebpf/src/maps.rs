@@ -98,3 +98,7 @@ pub static LB_ADDRS: HashMap<AddrKey, u8> = HashMap::with_max_entries(ADDRS_SIZE
 /// other destinations skip every hash lookup. Writer: agent.
 #[map]
 pub static LB_ADDR_FILTER: Array<u8> = Array::with_max_entries(ADDR_FILTER_SIZE, 0);
+
+/// The interface `lb_redirect` (a benchmark floor) sends every frame to. Writer: benchmark.
+#[map]
+pub static LB_FLOOR_REDIR: Array<u32> = Array::with_max_entries(1, 0);

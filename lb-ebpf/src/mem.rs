@@ -57,6 +57,22 @@ pub unsafe fn copy_addr(dst: *mut [u8; 16], src: *const [u8; 16]) {
     }
 }
 
+/// Copies a next hop's 12 MAC bytes as three 32-bit words.
+///
+/// # Safety
+/// `dst` and `src` are valid and 4-byte aligned (`FlowValue::nh_mac` and `NextHop::mac`
+/// are: asserted in lb-common and `scratch`).
+#[inline(always)]
+pub unsafe fn copy_mac_pair(dst: *mut [u8; 12], src: *const [u8; 12]) {
+    let (d, s) = (dst.cast::<u32>(), src.cast::<u32>());
+    // SAFETY: the caller guarantees three aligned, valid words on both sides.
+    unsafe {
+        write_volatile(d, read_volatile(s));
+        write_volatile(d.add(1), read_volatile(s.add(1)));
+        write_volatile(d.add(2), read_volatile(s.add(2)));
+    }
+}
+
 /// The four 32-bit words of a 16-byte address.
 ///
 /// # Safety

@@ -19,6 +19,14 @@ pub struct Rewrite {
     pub dport: u16,
 }
 
+/// A flow's cached next hop (`FlowValue::nh_*`), `ifindex` 0 when there is none to use.
+#[repr(C, align(4))]
+pub struct NextHop {
+    pub ifindex: u32,
+    /// Destination MAC then source MAC.
+    pub mac: [u8; 12],
+}
+
 /// Working memory of one program run.
 #[repr(C)]
 pub struct Scratch {
@@ -32,6 +40,10 @@ pub struct Scratch {
     /// How the packet is rewritten.
     pub rewrite: Rewrite,
     pub fib: bpf_fib_lookup,
+    /// The flow's cached next hop, set by the flow lookup.
+    pub nh: NextHop,
+    /// Time of this packet (`bpf_ktime_get_coarse_ns`), set by the flow lookup.
+    pub now: u64,
     /// Destination pre-filter key.
     pub dst: AddrKey,
     /// The parse result, passed through memory on purpose (see `main.rs`).

@@ -20,7 +20,8 @@ use aya::{
     },
 };
 use lb_common::maps::{
-    DROP_PROGRAM, FLOWS, PASS_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
+    DROP_PROGRAM, FLOOR_REDIRECT, FLOWS, PASS_PROGRAM, REDIRECT_PROGRAM, SYN_FLOWS, TC_PROGRAM,
+    TX_PROGRAM, XDP_PROGRAM,
 };
 
 use super::{
@@ -108,7 +109,13 @@ impl Dataplane {
     }
 
     fn with_ebpf(mut ebpf: Ebpf, pin_dir: Option<PathBuf>) -> Result<Self, DataplaneError> {
-        for name in [XDP_PROGRAM, PASS_PROGRAM, TX_PROGRAM, DROP_PROGRAM] {
+        for name in [
+            XDP_PROGRAM,
+            PASS_PROGRAM,
+            TX_PROGRAM,
+            DROP_PROGRAM,
+            REDIRECT_PROGRAM,
+        ] {
             xdp_named(&mut ebpf, name)?
                 .load()
                 .map_err(|source| DataplaneError::Program { name, source })?;
@@ -136,14 +143,36 @@ impl Dataplane {
         self.attach_floor(PASS_PROGRAM, iface)
     }
 
-    /// Attaches one of the object's trivial XDP programs (`lb_pass`, `lb_tx`, `lb_drop`) to `iface` in
-    /// native mode, e.g. as a benchmark floor. Detached when `self` is dropped.
+    /// Sets the interface `lb_redirect` (the benchmark's redirect floor) sends to.
+    pub fn set_floor_redirect(&mut self, ifindex: u32) -> Result<(), DataplaneError> {
+        let map = self
+            .ebpf
+            .map_mut(FLOOR_REDIRECT)
+            .ok_or(DataplaneError::MissingMap {
+                name: FLOOR_REDIRECT,
+            })?;
+        let mut array: aya::maps::Array<_, u32> =
+            aya::maps::Array::try_from(map).map_err(|source| DataplaneError::Map {
+                name: FLOOR_REDIRECT,
+                source,
+            })?;
+        array
+            .set(0, ifindex, 0)
+            .map_err(|source| DataplaneError::Map {
+                name: FLOOR_REDIRECT,
+                source,
+            })
+    }
+
+    /// Attaches one of the object's trivial XDP programs (`lb_pass`, `lb_tx`, `lb_drop`,
+    /// `lb_redirect`) to `iface` in native mode, e.g. as a benchmark floor. Detached when
+    /// `self` is dropped.
     pub fn attach_floor(
         &mut self,
         program: &'static str,
         iface: &str,
     ) -> Result<(), DataplaneError> {
-        if ![PASS_PROGRAM, TX_PROGRAM, DROP_PROGRAM].contains(&program) {
+        if ![PASS_PROGRAM, TX_PROGRAM, DROP_PROGRAM, REDIRECT_PROGRAM].contains(&program) {
             return Err(DataplaneError::MissingProgram { name: program });
         }
         xdp_named(&mut self.ebpf, program)?
