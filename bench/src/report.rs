@@ -138,11 +138,15 @@ impl Report {
         } else {
             md += "\nTCP connections/s against HAProxy: not measured in this run (`tcp_cps` is null).\n";
         }
-        md += "\nTest-run times are the kernel's per-run average with the client-side veth as ingress \
-               (route lookups included; redirects not carried out). Live rates: frames processed by XDP on \
-               the lb's client-side veth per second of wall time, sent by an XDP generator (BPF_PROG_TEST_RUN \
-               live frames) in the client namespace; the floor bounces them (XDP_TX), the data plane \
-               translates and redirects them to the member-side veth. Generator and data plane share the \
+        md += "\nTest-run times: the kernel's time for one run per call (every call gets the frame \
+               afresh; the kernel does not restore it between repeats), averaged over calls, with the \
+               client-side veth as ingress (route lookups included; redirects not carried out). Live \
+               rates: frames processed by XDP on the lb's client-side veth per second of wall time, sent \
+               by an XDP generator (BPF_PROG_TEST_RUN live frames) in the client namespace; the XDP_TX \
+               floor bounces them, the redirect floor redirects them untouched to the member-side veth; \
+               the data plane translates them and sends them to a member behind the client-side veth \
+               (one-armed: XDP_TX, like the floor) or behind the member-side veth (two-armed: a \
+               redirect, compared with the redirect floor). Generator and data plane share the \
                machine's CPUs. TCP: completed connections per second (connect, read the member's line, \
                close) from the client namespace through the VIP, HAProxy in TCP mode in the lb namespace \
                against the data plane on the same topology; CPU is the whole machine's busy share during \
