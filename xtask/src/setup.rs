@@ -28,6 +28,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("postgresql", "postgres"),
     // `cargo xtask bench` compares the data plane's TCP connection rate with HAProxy's.
     ("haproxy", "haproxy"),
+    // lb-api's keystone_auth test talks to Keystone and lb-api with curl.
+    ("curl", "curl"),
 ];
 
 #[derive(clap::Args, Default)]

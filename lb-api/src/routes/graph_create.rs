@@ -9,7 +9,10 @@
 use axum::{http::HeaderMap, response::Response};
 use serde_json::{Map, Value, json};
 
-use super::tree::{Parts, Step, created, fail, id_of, lb_full, take_list, take_object};
+use super::{
+    subtree,
+    tree::{Parts, Step, created, fail, id_of, lb_full, take_list, take_object},
+};
 use crate::{AppState, error::ApiError};
 
 /// Whether a load balancer POST body asks for a graph create.
@@ -44,8 +47,8 @@ fn pool_ref(
     Ok(name)
 }
 
-/// An L7 policy as given: its body, the name of its redirect pool, its rules.
-type PolicySpec = (Map<String, Value>, Option<String>, Vec<Map<String, Value>>);
+/// An L7 policy as given (with its `rules`) and the name of its redirect pool.
+type PolicySpec = (Map<String, Value>, Option<String>);
 
 /// A listener as given, with its pool references resolved to names.
 struct ListenerSpec {
@@ -90,8 +93,7 @@ async fn run(st: &AppState, headers: &HeaderMap, body: Value) -> Step<Response> 
                 Some(rp) => Some(pool_ref(rp, &mut pools, &mut required)?),
                 None => None,
             };
-            let rules = take_list(&mut p, "rules", "rules")?;
-            policies.push((p, redirect, rules));
+            policies.push((p, redirect));
         }
         listeners.push(ListenerSpec {
             body: l,
@@ -143,31 +145,9 @@ async fn run(st: &AppState, headers: &HeaderMap, body: Value) -> Step<Response> 
 
     let mut pool_ids: Vec<(String, String)> = Vec::new();
     for mut p in pools {
-        let members = take_list(&mut p, "members", "members")?;
-        let hm = take_object(&mut p, "healthmonitor")?;
         let name = p.get("name").and_then(Value::as_str).map(str::to_owned);
         p.insert("loadbalancer_id".into(), json!(lb_id));
-        let pool = parts
-            .create("/v2/lbaas/pools", "pool", Value::Object(p))
-            .await?;
-        let pool_id = id_of(&pool)?;
-        parts.settle(&lb_id).await?;
-        for m in members {
-            let uri = format!("/v2/lbaas/pools/{pool_id}/members");
-            parts.create(&uri, "member", Value::Object(m)).await?;
-            parts.settle(&lb_id).await?;
-        }
-        if let Some(mut h) = hm {
-            h.insert("pool_id".into(), json!(pool_id));
-            parts
-                .create(
-                    "/v2/lbaas/healthmonitors",
-                    "healthmonitor",
-                    Value::Object(h),
-                )
-                .await?;
-            parts.settle(&lb_id).await?;
-        }
+        let pool_id = subtree::pool(&parts, &lb_id, p).await?;
         if let Some(n) = name {
             pool_ids.push((n, pool_id));
         }
@@ -195,21 +175,12 @@ async fn run(st: &AppState, headers: &HeaderMap, body: Value) -> Step<Response> 
             .await?;
         let listener_id = id_of(&listener)?;
         parts.settle(&lb_id).await?;
-        for (mut p, redirect, rules) in spec.policies {
+        for (mut p, redirect) in spec.policies {
             p.insert("listener_id".into(), json!(listener_id));
             if let Some(name) = &redirect {
                 p.insert("redirect_pool_id".into(), json!(pool_id(name)?));
             }
-            let policy = parts
-                .create("/v2/lbaas/l7policies", "l7policy", Value::Object(p))
-                .await?;
-            let policy_id = id_of(&policy)?;
-            parts.settle(&lb_id).await?;
-            for r in rules {
-                let uri = format!("/v2/lbaas/l7policies/{policy_id}/rules");
-                parts.create(&uri, "rule", Value::Object(r)).await?;
-                parts.settle(&lb_id).await?;
-            }
+            subtree::policy(&parts, &lb_id, p).await?;
         }
     }
 

@@ -7,6 +7,7 @@
 use axum::{
     Router,
     extract::{Path, State},
+    http::HeaderMap,
     response::Response,
     routing::get,
 };
@@ -286,8 +287,12 @@ fn reposition(
 async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    if super::child_create::l7policy_wanted(&body) {
+        return Ok(super::child_create::l7policy(&st, &headers, body).await);
+    }
     let mut i = Input::parse(body, "l7policy", "l7policy_", pm::POST)?;
     let common = CommonInput::read(&mut i, true)?;
     i.project()?;
@@ -295,15 +300,8 @@ async fn create(
     let mut args = Args::read(&mut i)?;
     required("action", args.action.clone())?;
     let position = i.int("position", 1, MAX_POSITION)?.or(MAX_POSITION);
-    if let Field::Set(v) = i.raw("rules")
-        && v.as_array().is_none_or(|a| !a.is_empty())
-    {
-        return Err(ApiError::NotImplemented(
-            "Provider 'amphora' does not support a requested option: single-call creation of \
-             rules is not supported by this API yet."
-                .into(),
-        ));
-    }
+    // Rules (handled above); what gets here is empty.
+    i.raw("rules");
     let _guard = st.lock.lock().await;
     let l = store::get::<Listener>(&*st.store, &listener_id)
         .await?

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::{
     Router,
     extract::{Path, State},
+    http::HeaderMap,
     response::Response,
     routing::get,
 };
@@ -277,23 +278,21 @@ fn validate(l: &Listener, g: &Graph) -> ApiResult<()> {
 async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    if super::child_create::listener_wanted(&body) {
+        return Ok(super::child_create::listener(&st, &headers, body).await);
+    }
     let mut i = Input::parse(body, "listener", "listener_", lm::POST)?;
     let common = CommonInput::read(&mut i, true)?;
     let requested_project = i.project()?;
     let protocol = required("protocol", i.one_of("protocol", lm::PROTOCOLS)?)?;
     let protocol_port = required("protocol_port", i.int("protocol_port", 1, 65535)?)?;
     let lb_id = required("loadbalancer_id", i.uuid("loadbalancer_id")?)?;
-    for graph_key in ["default_pool", "l7policies"] {
-        if let Field::Set(v) = i.raw(graph_key)
-            && !(v.is_null() || v.as_array().is_some_and(Vec::is_empty))
-        {
-            return Err(ApiError::NotImplemented(format!(
-                "Provider 'amphora' does not support a requested option: single-call creation of {graph_key} is not supported by this API yet."
-            )));
-        }
-    }
+    // Children (handled above); what gets here is empty.
+    i.raw("default_pool");
+    i.raw("l7policies");
     let project = ctx.owner_for_create(requested_project)?;
     let tls = protocol == "TERMINATED_HTTPS";
     let [d_client, d_connect, d_member, d_tcp] = lm::DEFAULT_TIMEOUTS;

@@ -5,6 +5,7 @@
 pub mod amphorae;
 pub mod availability_zones;
 pub mod catalog;
+pub mod child_create;
 pub mod flavors;
 pub mod graph_create;
 pub mod healthmonitors;
@@ -28,6 +29,7 @@ pub mod providers;
 pub mod quota_check;
 pub mod quotas;
 pub mod stats;
+pub mod subtree;
 pub mod tree;
 pub mod versions;
 pub mod vip;

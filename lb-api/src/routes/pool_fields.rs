@@ -6,7 +6,6 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde_json::Value;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -345,22 +344,6 @@ pub fn apply_tls_put(t: TlsInput, p: &mut Pool) -> ApiResult<()> {
         }
         Field::Null => p.alpn_protocols = None,
         Field::Absent => {}
-    }
-    Ok(())
-}
-
-/// Reject single-call creation of children (`healthmonitor`, `members`) with 501.
-pub fn reject_graph(i: &mut Input) -> ApiResult<()> {
-    for key in ["healthmonitor", "members"] {
-        if let Field::Set(v) = i.raw(key)
-            && !(v.is_null() || v.as_array().is_some_and(Vec::is_empty))
-            && v != Value::Object(serde_json::Map::new())
-        {
-            return Err(ApiError::NotImplemented(format!(
-                "Provider 'amphora' does not support a requested option: single-call creation \
-                 of {key} is not supported by this API yet."
-            )));
-        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 use axum::{
     Router,
     extract::{Path, State},
+    http::HeaderMap,
     response::Response,
     routing::get,
 };
@@ -15,7 +16,7 @@ use super::{
     ListCall, child_list, created, lb_graph,
     lock::{Parent, lock, pool_listeners},
     no_content, ok,
-    pool_fields::{apply_tls_post, apply_tls_put, read_sp, read_tls, reject_graph, resolve_sp},
+    pool_fields::{apply_tls_post, apply_tls_put, read_sp, read_tls, resolve_sp},
 };
 use crate::{
     AppState,
@@ -88,8 +89,12 @@ async fn listener(st: &AppState, ctx: &Ctx, id: &str) -> ApiResult<Listener> {
 async fn create(
     State(st): State<AppState>,
     ctx: Ctx,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    if super::child_create::pool_wanted(&body) {
+        return Ok(super::child_create::pool(&st, &headers, body).await);
+    }
     let mut i = Input::parse(body, "pool", "pool_", pm::POST)?;
     let common = CommonInput::read(&mut i, true)?;
     // Octavia takes the project from the load balancer; the body's is ignored.
@@ -100,7 +105,9 @@ async fn create(
     let lb_algorithm = required("lb_algorithm", i.one_of("lb_algorithm", pm::ALGORITHMS)?)?;
     let sp = read_sp(&mut i, true)?;
     let tls = read_tls(&mut i)?;
-    reject_graph(&mut i)?;
+    // Children (handled above); what gets here is empty.
+    i.raw("healthmonitor");
+    i.raw("members");
     let mut p = Pool {
         c: Common::create(String::new(), Oper::Offline, common),
         loadbalancer_id: String::new(),

@@ -101,6 +101,12 @@ impl Parts {
 
     /// POST `{key: body}` to `uri`; the created object, or the failed response as is.
     pub async fn create(&self, uri: &str, key: &str, body: Value) -> Step<Value> {
+        self.post(uri, key, json!({ key: body })).await
+    }
+
+    /// POST the whole request body `body` (envelope included) to `uri`; the created object
+    /// under `key`, or the failed response as is.
+    pub async fn post(&self, uri: &str, key: &str, body: Value) -> Step<Value> {
         let mut req = Request::builder()
             .method("POST")
             .uri(uri)
@@ -111,7 +117,7 @@ impl Parts {
             }
         }
         let req = req
-            .body(Body::from(json!({ key: body }).to_string()))
+            .body(Body::from(body.to_string()))
             .map_err(|e| fail(ApiError::Internal(format!("graph request: {e}"))))?;
         let resp = self
             .app
@@ -146,6 +152,11 @@ impl Parts {
         noop::complete(&*self.overlay, lb_id)
             .await
             .map_err(|e| fail(e.into()))
+    }
+
+    /// The overlay store (the real one with the parts created so far).
+    pub fn store(&self) -> &dyn Store {
+        &*self.overlay
     }
 
     /// The overlay's graph of `lb_id`.

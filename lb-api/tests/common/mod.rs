@@ -17,6 +17,7 @@ use std::{
 use serde_json::Value;
 
 pub mod amphora;
+pub mod keystone;
 #[path = "../../src/testpg.rs"]
 pub mod testpg;
 

@@ -1,6 +1,7 @@
 //! Handler tests through `app().oneshot()`, one file per resource.
 
 mod availability_zones;
+mod child_create;
 mod flavors;
 mod graph_create;
 mod healthmonitors;

@@ -230,3 +230,69 @@ async fn cli_project_lookups_resolve_any_name_to_that_project_id() {
     let (_, b) = app.call("GET", "/projects", None, None).await;
     assert_eq!(b["projects"], json!([]));
 }
+
+/// GET `uri` as project `p1` with `X-Roles: roles`; the status.
+async fn get_as_p1(app: &TestApp, uri: &str, roles: &str) -> (u16, Value) {
+    use axum::{body::Body, http::Request};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+    let req = Request::builder()
+        .uri(uri)
+        .header("x-project-id", "p1")
+        .header("x-roles", roles)
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn another_projects_quota_is_refused_on_every_path_unless_admin() {
+    let app = TestApp::new().await;
+    for p in ["p1", "p2"] {
+        let (s, _) = app
+            .call(
+                "PUT",
+                &format!("/v2/lbaas/quotas/{p}"),
+                None,
+                Some(json!({"quota": {"pool": 4}})),
+            )
+            .await;
+        assert_eq!(s, 202);
+    }
+    for prefix in ["/v2.0/lbaas", "/v2/lbaas", "/v2"] {
+        for path in [
+            "/quotas/p2",
+            "/quotas/p2.json",
+            "/quotas/p2/default",
+            "/quotas?project_id=p2",
+        ] {
+            let uri = format!("{prefix}{path}");
+            let (s, b) = get_as_p1(&app, &uri, "member,reader").await;
+            assert_eq!(
+                (s, &b["faultstring"]),
+                (
+                    403,
+                    &json!("Policy does not allow this request to be performed.")
+                ),
+                "{uri}"
+            );
+            let (s, b) = get_as_p1(&app, &uri, "admin").await;
+            assert_eq!(s, 200, "{uri}: {b}");
+        }
+        // The list shows the caller's own project only; an admin sees all.
+        let uri = format!("{prefix}/quotas");
+        let (s, b) = get_as_p1(&app, &uri, "member").await;
+        assert_eq!((s, &b["quotas"][0]["project_id"]), (200, &json!("p1")));
+        assert_eq!(b["quotas"].as_array().map(Vec::len), Some(1), "{b}");
+        let (_, b) = get_as_p1(&app, &uri, "admin").await;
+        assert_eq!(b["quotas"].as_array().map(Vec::len), Some(2), "{b}");
+        let (s, _) = get_as_p1(&app, &format!("{prefix}/quotas/p1"), "member").await;
+        assert_eq!(s, 200);
+    }
+}
