@@ -19,7 +19,7 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP, v4},
     flow::{FlowKey, FlowValue},
     generator::{GEN_COUNT, GEN_HEADER, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
-    maps::{DROP_PROGRAM, REDIRECT_PROGRAM, TX_PROGRAM},
+    maps::{DROP_PROGRAM, REDIRECT_PROGRAM, TX_PROGRAM, XDP_PROGRAM},
     stats::PacketClass,
 };
 use lb_testkit::Netns;
@@ -45,6 +45,18 @@ pub struct LiveMpps {
     /// (compare with `redirect_floor`).
     pub two_arm_flows_1: Stat,
     pub two_arm_flows_10k: Stat,
+}
+
+/// The `live_program_ns` section: the kernel's run time per frame of the program on lb's
+/// client-side veth in each live figure (one sample with run-time statistics on).
+#[derive(Debug, Serialize)]
+pub struct LiveProgramNs {
+    pub xdp_tx_floor: f64,
+    pub redirect_floor: f64,
+    pub flows_1: f64,
+    pub flows_10k: f64,
+    pub two_arm_flows_1: f64,
+    pub two_arm_flows_10k: f64,
 }
 
 /// Frames per sample, samples per figure, flows of the many-flows figure.
@@ -171,7 +183,7 @@ impl Generator {
     }
 }
 
-pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
+pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProgramNs)> {
     // The far ends take the frames in XDP, as a wire would: the bounced frames of the floor on
     // the client's veth, the forwarded ones on the member's. Without the sinks both figures
     // would mostly measure the receiving namespaces turning frames into socket buffers.
@@ -189,8 +201,8 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
     let mut many = Generator::new(bench, effort.flows)?;
 
     // Floor: lb_tx on lb's eth0 bounces every frame back.
-    let xdp_tx_floor = {
-        let _floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+    let (xdp_tx_floor, tx_ns) = {
+        let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
             let mut dp = Dataplane::load()?;
             dp.attach_floor(TX_PROGRAM, "eth0")?;
             Ok(dp)
@@ -200,13 +212,14 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
             let (processed, secs) = one.send(bench, effort.frames)?;
             samples.push(processed as f64 / secs / 1e6);
         }
-        Stat::of(&samples)
+        let ns = program_ns(&mut floor, TX_PROGRAM, || one.send(bench, effort.frames))?;
+        (Stat::of(&samples), ns)
     };
 
     // Redirect floor: lb_redirect on lb's eth0 sends every frame to eth1 (member side).
-    let redirect_floor = {
+    let (redirect_floor, redirect_ns) = {
         let eth1 = setup::ifindex(&bench.lb, "eth1");
-        let _floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+        let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
             let mut dp = Dataplane::load()?;
             dp.set_floor_redirect(eth1)?;
             dp.attach_floor(REDIRECT_PROGRAM, "eth0")?;
@@ -219,7 +232,8 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
             let arrived = xdp_packets(&bench.member, "eth0") - before;
             samples.push(arrived as f64 / secs / 1e6);
         }
-        Stat::of(&samples)
+        let ns = program_ns(&mut floor, REDIRECT_PROGRAM, || one.send(bench, effort.frames))?;
+        (Stat::of(&samples), ns)
     };
 
     // The data plane on eth0 and eth1, the flows seeded.
@@ -230,7 +244,7 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
         dp.apply(&setup::state()?)?;
         Ok(dp)
     })?;
-    let mut measure = |generator: &mut Generator, arms: Arms| -> anyhow::Result<Stat> {
+    let mut measure = |generator: &mut Generator, arms: Arms| -> anyhow::Result<(Stat, f64)> {
         // (Re)seeding also empties every flow's next-hop cache.
         for i in 0..generator.flows {
             let (k, v) = flow(i, arms);
@@ -259,18 +273,46 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<LiveMpps> {
             );
             samples.push(forwarded as f64 / secs / 1e6);
         }
-        Ok(Stat::of(&samples))
+        let ns = program_ns(&mut dp, XDP_PROGRAM, || generator.send(bench, effort.frames))?;
+        Ok((Stat::of(&samples), ns))
     };
-    let two_arm_flows_1 = measure(&mut one, Arms::Two)?;
-    let two_arm_flows_10k = measure(&mut many, Arms::Two)?;
-    let flows_1 = measure(&mut one, Arms::One)?;
-    let flows_10k = measure(&mut many, Arms::One)?;
-    Ok(LiveMpps {
-        xdp_tx_floor,
-        redirect_floor,
-        flows_1,
-        flows_10k,
-        two_arm_flows_1,
-        two_arm_flows_10k,
-    })
+    let (two_arm_flows_1, two_arm_1_ns) = measure(&mut one, Arms::Two)?;
+    let (two_arm_flows_10k, two_arm_10k_ns) = measure(&mut many, Arms::Two)?;
+    let (flows_1, flows_1_ns) = measure(&mut one, Arms::One)?;
+    let (flows_10k, flows_10k_ns) = measure(&mut many, Arms::One)?;
+    Ok((
+        LiveMpps {
+            xdp_tx_floor,
+            redirect_floor,
+            flows_1,
+            flows_10k,
+            two_arm_flows_1,
+            two_arm_flows_10k,
+        },
+        LiveProgramNs {
+            xdp_tx_floor: tx_ns,
+            redirect_floor: redirect_ns,
+            flows_1: flows_1_ns,
+            flows_10k: flows_10k_ns,
+            two_arm_flows_1: two_arm_1_ns,
+            two_arm_flows_10k: two_arm_10k_ns,
+        },
+    ))
+}
+
+/// Nanoseconds the kernel accounts to `program` per frame over one more sample, run with the
+/// kernel's run-time statistics on (they cost two clock reads per run, so the rate samples
+/// are taken without them).
+fn program_ns(
+    dp: &mut Dataplane,
+    program: &'static str,
+    sample: impl FnOnce() -> anyhow::Result<(u64, f64)>,
+) -> anyhow::Result<f64> {
+    let _stats = aya::sys::enable_stats(aya::sys::Stats::RunTime)?;
+    let (t0, n0) = dp.program_run_stats(program)?;
+    sample()?;
+    let (t1, n1) = dp.program_run_stats(program)?;
+    let runs = n1.saturating_sub(n0);
+    ensure!(runs > 0, "{program} did not run");
+    Ok((t1 - t0).as_nanos() as f64 / runs as f64)
 }

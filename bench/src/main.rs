@@ -62,7 +62,7 @@ fn main() -> anyhow::Result<()> {
         },
     )
     .context("BPF_PROG_TEST_RUN benchmark")?;
-    let live = if wanted(Part::Live) {
+    let (live, live_program_ns) = if wanted(Part::Live) {
         eprintln!("[bench] live frames through veth: packet rate ...");
         Some(
             live::run(
@@ -75,8 +75,9 @@ fn main() -> anyhow::Result<()> {
             )
             .context("live packet-rate benchmark")?,
         )
+        .unzip()
     } else {
-        None
+        (None, None)
     };
     drop(bench);
     let cps = if wanted(Part::Cps) {
@@ -98,6 +99,7 @@ fn main() -> anyhow::Result<()> {
     let report = report::Report {
         testrun_ns: testrun,
         live_mpps: live,
+        live_program_ns,
         tcp_cps: report::TcpCps {
             haproxy: haproxy_cps,
             lb: lb_cps,

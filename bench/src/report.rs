@@ -5,7 +5,11 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::{live::LiveMpps, stats::Stat, testrun::TestRunNs};
+use crate::{
+    live::{LiveMpps, LiveProgramNs},
+    stats::Stat,
+    testrun::TestRunNs,
+};
 
 /// TCP connections per second through the VIP, against HAProxy on the same topology.
 #[derive(Debug, Serialize)]
@@ -26,6 +30,7 @@ pub struct TcpCpu {
 pub struct Report {
     pub testrun_ns: TestRunNs,
     pub live_mpps: Option<LiveMpps>,
+    pub live_program_ns: Option<LiveProgramNs>,
     pub tcp_cps: TcpCps,
     pub tcp_cpu_busy_pct: TcpCpu,
 }
@@ -113,6 +118,20 @@ impl Report {
             );
         } else {
             md += "\nLive packet rate: not measured in this run (`live_mpps` is null).\n";
+        }
+        if let Some(p) = &self.live_program_ns {
+            md += "\nIn-program time per frame in the live figures (kernel run-time statistics, one \
+                   extra sample each): ";
+            md += &format!(
+                "XDP_TX floor {:.0} ns, redirect floor {:.0} ns, one-armed {:.0} / {:.0} ns \
+                 (1 / 10,000 flows), two-armed {:.0} / {:.0} ns.\n\n",
+                p.xdp_tx_floor,
+                p.redirect_floor,
+                p.flows_1,
+                p.flows_10k,
+                p.two_arm_flows_1,
+                p.two_arm_flows_10k
+            );
         }
         if let Some(lb) = &self.tcp_cps.lb {
             match &self.tcp_cps.haproxy {

@@ -143,6 +143,19 @@ impl Dataplane {
         self.attach_floor(PASS_PROGRAM, iface)
     }
 
+    /// Accumulated run time and run count of one of the object's XDP programs, as the kernel
+    /// keeps them while run-time statistics are enabled (`aya::sys::enable_stats`): the
+    /// benchmark's per-frame cost of a program in live traffic.
+    pub fn program_run_stats(
+        &mut self,
+        name: &'static str,
+    ) -> Result<(std::time::Duration, u64), DataplaneError> {
+        let info = xdp_named(&mut self.ebpf, name)?
+            .info()
+            .map_err(|source| DataplaneError::Program { name, source })?;
+        Ok((info.run_time(), info.run_count()))
+    }
+
     /// Sets the interface `lb_redirect` (the benchmark's redirect floor) sends to.
     pub fn set_floor_redirect(&mut self, ifindex: u32) -> Result<(), DataplaneError> {
         let map = self
