@@ -1,7 +1,7 @@
 """Octavia's own v2 API, in-process, for lb-api's differential test (`tests/octavia_diff.rs`).
 
 Builds the pecan app the way Octavia's functional tests do (octavia/tests/functional/api/v2/
-base.py): noauth, an in-memory SQLite database created from the models with its lookup tables
+base.py): noauth, a SQLite database (a file in the working directory) created from the models with its lookup tables
 seeded, the noop network driver, and no message bus (oslo.messaging's `fake://` transport, so
 the amphora provider's casts go nowhere). Provider `noop` is served by Octavia's `noop_driver`
 (lb-api's name for the same thing).
@@ -46,7 +46,12 @@ def main():
     config.register_cli_opts()
     conf = cfg.CONF
 
-    conf.set_override("connection", "sqlite://", group="database")
+    # A file, not `sqlite://`: in memory every session shares one connection, so a provider
+    # driver's own session (the amphora driver reads the listener in l7policy_create) commits
+    # or sees the API's open transaction, which no real deployment does.
+    db_url = "sqlite:///" + os.path.abspath("octavia.db")
+    conf.set_override("connection", db_url, group="database")
+    conf.set_override("pool_timeout", None, group="database")
     conf.set_override("auth_strategy", constants.NOAUTH, group="api_settings")
     conf.set_override("default_provider_driver", "amphora", group="api_settings")
     conf.set_override(
@@ -97,7 +102,7 @@ def main():
         argv=["octavia-api"],
     )
     # setup_app re-read the configuration; keep ours.
-    conf.set_override("connection", "sqlite://", group="database")
+    conf.set_override("connection", db_url, group="database")
     updater = driver_updater.DriverUpdater()
 
     for line in sys.stdin:

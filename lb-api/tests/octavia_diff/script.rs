@@ -278,7 +278,13 @@ pub fn steps() -> Vec<Step> {
         "pool sip on amphora",
         PO,
         json!({"pool": {"loadbalancer_id": "{lb}", "protocol": "TCP", "lb_algorithm": "SOURCE_IP_PORT"}}),
-    );
+    )
+    .save("p_sip", "/pool/id");
+    // lb-api's amphora provider balances SOURCE_IP_PORT (allowed difference): undo it there.
+    s.settle();
+    s.delete("pool sip cleanup", &format!("{PO}/{{p_sip}}"))
+        .lb_api_only();
+    s.settle();
     s.post(
         "pool udp",
         PO,
@@ -416,8 +422,9 @@ pub fn steps() -> Vec<Step> {
     s.post(
         "hm timeout over delay",
         HM,
-        json!({"healthmonitor": {"pool_id": "{p_si}", "type": "TCP", "delay": 3, "timeout": 5, "max_retries": 3}}),
+        json!({"healthmonitor": {"pool_id": "{p_lc}", "type": "TCP", "delay": 3, "timeout": 5, "max_retries": 3}}),
     );
+    s.settle();
     s.post(
         "hm http fields on tcp",
         HM,
@@ -480,7 +487,13 @@ pub fn steps() -> Vec<Step> {
         "l7policy on tcp listener",
         L7,
         json!({"l7policy": {"listener_id": "{l_tcp}", "action": "REJECT"}}),
-    );
+    )
+    .save("pol_tcp", "/l7policy/id");
+    s.get("lb show after provider rejection", &format!("{LB}/{{lb}}"));
+    s.settle();
+    s.delete("l7policy on tcp cleanup", &format!("{L7}/{{pol_tcp}}"))
+        .lb_api_only();
+    s.settle();
     s.post(
         "l7policy bad action",
         L7,
