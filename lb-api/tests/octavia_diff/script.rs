@@ -487,13 +487,8 @@ pub fn steps() -> Vec<Step> {
         "l7policy on tcp listener",
         L7,
         json!({"l7policy": {"listener_id": "{l_tcp}", "action": "REJECT"}}),
-    )
-    .save("pol_tcp", "/l7policy/id");
+    );
     s.get("lb show after provider rejection", &format!("{LB}/{{lb}}"));
-    s.settle();
-    s.delete("l7policy on tcp cleanup", &format!("{L7}/{{pol_tcp}}"))
-        .lb_api_only();
-    s.settle();
     s.post(
         "l7policy bad action",
         L7,
@@ -540,6 +535,15 @@ pub fn steps() -> Vec<Step> {
     );
     s.settle();
     s.get("l7policy list after move", &format!("{L7}?sort=position:asc"));
+    // A pool an enabled L7 policy with rules redirects to counts as used by that listener.
+    s.get("pool show redirect target", &format!("{PO}/{{p_lc}}"));
+    s.post(
+        "member on redirect pool",
+        &format!("{PO}/{{p_lc}}/members"),
+        json!({"member": {"address": "198.18.10.30", "protocol_port": 80}}),
+    );
+    s.get("listener show after member on redirect pool", &format!("{LI}/{{l_http}}"));
+    s.settle();
     s.get("listener show with l7", &format!("{LI}/{{l_http}}"));
     s.get("lb status tree", &format!("{LB}/{{lb}}/status"));
 
