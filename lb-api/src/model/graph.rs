@@ -169,13 +169,14 @@ impl Graph {
                             "operating_status": p.c.operating_status,
                             "members": members,
                         });
-                        if let Some(h) = self.pool_hm(&p.c.id) {
-                            pool["health_monitor"] = json!({
+                        // `null` without a monitor, as Octavia's PoolStatusResponse.
+                        pool["health_monitor"] = self.pool_hm(&p.c.id).map_or(Value::Null, |h| {
+                            json!({
                                 "id": h.c.id, "name": name(&h.c.name), "type": h.kind,
                                 "provisioning_status": h.c.provisioning_status,
                                 "operating_status": h.c.operating_status,
-                            });
-                        }
+                            })
+                        });
                         pool
                     })
                     .collect();

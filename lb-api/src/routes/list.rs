@@ -355,8 +355,11 @@ mod tests {
         let v = run(&[("limit", "2"), ("marker", "id2")]).unwrap();
         assert_eq!(ids(&v), ["id3", "id4"]);
         assert_eq!(
-            v["things_links"][1]["href"],
-            "http://h/v2/things?limit=2&marker=id3&page_reverse=True"
+            v["things_links"],
+            json!([
+                {"href": "http://h/v2/things?limit=2&marker=id3&page_reverse=True", "rel": "previous"},
+                {"href": "http://h/v2/things?limit=2&marker=id4", "rel": "next"},
+            ])
         );
         let v = run(&[("limit", "2"), ("marker", "id3"), ("page_reverse", "True")]).unwrap();
         assert_eq!(ids(&v), ["id1", "id2"]);

@@ -27,6 +27,8 @@ pub struct Req<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub project: Option<&'a str>,
+    /// `X-Roles`.
+    pub roles: Option<&'a str>,
     pub body: Option<&'a Value>,
     /// Sent as is instead of `body` (malformed JSON).
     pub raw: Option<&'a str>,
@@ -52,7 +54,8 @@ pub struct Octavia {
 
 impl Octavia {
     pub fn start(python: &std::path::Path, dir: &std::path::Path) -> Self {
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/octavia_diff/octavia_driver.py");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/octavia_diff/octavia_driver.py");
         let log = dir.join("octavia.log");
         let mut child = Command::new(python)
             .arg(&script)
@@ -76,7 +79,10 @@ impl Octavia {
         writeln!(self.stdin, "{msg}").expect("write to octavia_driver.py");
         self.stdin.flush().expect("flush");
         let mut line = String::new();
-        let n = self.stdout.read_line(&mut line).expect("read octavia_driver.py");
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .expect("read octavia_driver.py");
         if n == 0 {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
@@ -93,6 +99,9 @@ impl Octavia {
         let mut headers = serde_json::Map::new();
         if let Some(p) = req.project {
             headers.insert("X-Project-Id".into(), json!(p));
+        }
+        if let Some(r) = req.roles {
+            headers.insert("X-Roles".into(), json!(r));
         }
         let body = match (req.raw, req.body) {
             (Some(raw), _) => json!(raw),
@@ -151,6 +160,9 @@ impl LbApi {
         if let Some(p) = req.project {
             r = r.header("x-project-id", p);
         }
+        if let Some(roles) = req.roles {
+            r = r.header("x-roles", roles);
+        }
         let body = match (req.raw, req.body) {
             (Some(raw), _) => Some(raw.to_owned()),
             (None, Some(b)) => Some(b.to_string()),
@@ -167,12 +179,7 @@ impl LbApi {
         self.rt.block_on(async move {
             let resp = app.oneshot(r).await.expect("infallible");
             let status = resp.status().as_u16();
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
+            let bytes = resp.into_body().collect().await.expect("body").to_bytes();
             let value = if bytes.is_empty() {
                 Value::Null
             } else {
@@ -190,7 +197,10 @@ impl LbApi {
             let lbs: Vec<LoadBalancer> = store::list(&*store, &Select::all())
                 .await
                 .expect("list load balancers");
-            for lb in lbs.iter().filter(|lb| lb.c.provisioning_status != Prov::Deleted) {
+            for lb in lbs
+                .iter()
+                .filter(|lb| lb.c.provisioning_status != Prov::Deleted)
+            {
                 lb_api::provider::noop::complete(&*store, &lb.c.id)
                     .await
                     .expect("complete");

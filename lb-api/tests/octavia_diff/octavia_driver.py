@@ -59,7 +59,7 @@ def main():
         {
             "amphora": "The Octavia Amphora driver.",
             "octavia": "Deprecated alias of the Octavia Amphora driver.",
-            "noop": "The no-op driver.",
+            "noop": "The no-op driver: completes every change without any agent.",
         },
         group="api_settings",
     )

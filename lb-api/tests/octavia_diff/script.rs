@@ -1,5 +1,6 @@
 //! The request script both servers receive, in order. `{name}` in a path or a body string is
-//! the id saved under `name` on that side (`.save(name, json-pointer)`); `settle()` completes all
+//! the id saved under `name` on that side (`.save(name, json-pointer)`; unset again when an
+//! answer lacks it); `settle()` completes all
 //! pending work on both sides (Octavia through its driver-updater, lb-api through its noop
 //! provider).
 
@@ -15,6 +16,8 @@ pub enum Kind {
         body: Option<Value>,
         raw: Option<String>,
         project: Option<String>,
+        /// `X-Roles` (noauth): Octavia's noauth makes everyone admin, lb-api's only with `admin`.
+        roles: Option<String>,
         save: Vec<(String, String)>,
     },
     Settle,
@@ -25,6 +28,9 @@ pub struct Step {
     pub kind: Kind,
     /// Only lb-api gets it (its Neutron stub); saved ids are shared with the Octavia side.
     pub lb_api_only: bool,
+    /// Run only when this variable is set on either side (clean-up after a create that may
+    /// have been refused).
+    pub only_if: Option<String>,
 }
 
 impl Step {
@@ -46,6 +52,18 @@ impl Step {
         self.lb_api_only = true;
         self
     }
+
+    fn admin(&mut self) -> &mut Self {
+        if let Kind::Call { roles, .. } = &mut self.kind {
+            *roles = Some("admin".to_owned());
+        }
+        self
+    }
+
+    fn only_if(&mut self, var: &str) -> &mut Self {
+        self.only_if = Some(var.to_owned());
+        self
+    }
 }
 
 #[derive(Default)]
@@ -54,7 +72,13 @@ struct Script {
 }
 
 impl Script {
-    fn call(&mut self, name: &str, method: &'static str, path: &str, body: Option<Value>) -> &mut Step {
+    fn call(
+        &mut self,
+        name: &str,
+        method: &'static str,
+        path: &str,
+        body: Option<Value>,
+    ) -> &mut Step {
         assert!(
             self.steps.iter().all(|s| s.name != name),
             "step names are unique: {name}"
@@ -67,9 +91,11 @@ impl Script {
                 body,
                 raw: None,
                 project: Some(PROJECT.to_owned()),
+                roles: None,
                 save: Vec::new(),
             },
             lb_api_only: false,
+            only_if: None,
         });
         self.steps.last_mut().expect("just pushed")
     }
@@ -95,6 +121,7 @@ impl Script {
             name: format!("settle#{}", self.steps.len()),
             kind: Kind::Settle,
             lb_api_only: false,
+            only_if: None,
         });
     }
 }
@@ -114,9 +141,13 @@ pub fn steps() -> Vec<Step> {
     let mut s = Script::default();
 
     // Neutron (lb-api's stub only; Octavia's noop network driver accepts any subnet id).
-    s.post("network", "/v2.0/networks", json!({"network": {"name": "private"}}))
-        .save("network", "/network/id")
-        .lb_api_only();
+    s.post(
+        "network",
+        "/v2.0/networks",
+        json!({"network": {"name": "private"}}),
+    )
+    .save("network", "/network/id")
+    .lb_api_only();
     s.post(
         "subnet",
         "/v2.0/subnets",
@@ -167,9 +198,18 @@ pub fn steps() -> Vec<Step> {
         LB,
         json!({"loadbalancer": {"vip_subnet_id": "{subnet}", "foo": "bar"}}),
     );
-    s.post("lb create no vip", LB, json!({"loadbalancer": {"name": "x"}}));
-    s.post("lb create no envelope", LB, json!({"vip_subnet_id": "{subnet}"}));
-    s.post("lb create bad json", LB, json!(null)).raw("{not json");
+    s.post(
+        "lb create no vip",
+        LB,
+        json!({"loadbalancer": {"name": "x"}}),
+    );
+    s.post(
+        "lb create no envelope",
+        LB,
+        json!({"vip_subnet_id": "{subnet}"}),
+    );
+    s.post("lb create bad json", LB, json!(null))
+        .raw("{not json");
     s.post(
         "lb create bad provider",
         LB,
@@ -383,7 +423,10 @@ pub fn steps() -> Vec<Step> {
         &format!("{members}/{{m1}}"),
         json!({"member": {"address": "198.18.10.99"}}),
     );
-    s.get("member in wrong pool", &format!("{PO}/{{p_lc}}/members/{{m1}}"));
+    s.get(
+        "member in wrong pool",
+        &format!("{PO}/{{p_lc}}/members/{{m1}}"),
+    );
     s.get("member list", &members);
     s.put(
         "member batch",
@@ -395,14 +438,20 @@ pub fn steps() -> Vec<Step> {
     );
     s.get("member list during batch", &members);
     s.settle();
-    s.get("member list after batch", &format!("{members}?sort=address:asc"));
+    s.get(
+        "member list after batch",
+        &format!("{members}?sort=address:asc"),
+    );
     s.put(
         "member batch additive",
         &format!("{members}?additive_only=true"),
         json!({"members": [{"address": "198.18.10.21", "protocol_port": 80}]}),
     );
     s.settle();
-    s.get("member list after additive", &format!("{members}?sort=address:asc"));
+    s.get(
+        "member list after additive",
+        &format!("{members}?sort=address:asc"),
+    );
 
     // ---- health monitors ----
     s.post(
@@ -490,6 +539,11 @@ pub fn steps() -> Vec<Step> {
     );
     s.get("lb show after provider rejection", &format!("{LB}/{{lb}}"));
     s.post(
+        "l7policy redirect to tcp pool",
+        L7,
+        json!({"l7policy": {"listener_id": "{l_http}", "action": "REDIRECT_TO_POOL", "redirect_pool_id": "{p_si}"}}),
+    );
+    s.post(
         "l7policy bad action",
         L7,
         json!({"l7policy": {"listener_id": "{l_http}", "action": "DROP"}}),
@@ -534,7 +588,10 @@ pub fn steps() -> Vec<Step> {
         json!({"l7policy": {"position": 3, "name": "moved"}}),
     );
     s.settle();
-    s.get("l7policy list after move", &format!("{L7}?sort=position:asc"));
+    s.get(
+        "l7policy list after move",
+        &format!("{L7}?sort=position:asc"),
+    );
     // A pool an enabled L7 policy with rules redirects to counts as used by that listener.
     s.get("pool show redirect target", &format!("{PO}/{{p_lc}}"));
     s.post(
@@ -542,7 +599,10 @@ pub fn steps() -> Vec<Step> {
         &format!("{PO}/{{p_lc}}/members"),
         json!({"member": {"address": "198.18.10.30", "protocol_port": 80}}),
     );
-    s.get("listener show after member on redirect pool", &format!("{LI}/{{l_http}}"));
+    s.get(
+        "listener show after member on redirect pool",
+        &format!("{LI}/{{l_http}}"),
+    );
     s.settle();
     s.get("listener show with l7", &format!("{LI}/{{l_http}}"));
     s.get("lb status tree", &format!("{LB}/{{lb}}/status"));
@@ -550,17 +610,32 @@ pub fn steps() -> Vec<Step> {
     // ---- lists: filters, sorting, pagination, fields ----
     s.get("listener list", LI);
     s.get("listener filter protocol", &format!("{LI}?protocol=HTTP"));
-    s.get("listener sort desc", &format!("{LI}?sort=protocol_port:desc"));
-    s.get("listener sort_key", &format!("{LI}?sort_key=name&sort_dir=desc"));
-    s.get("listener page 1", &format!("{LI}?limit=1&sort=protocol_port:asc"))
-        .save("page1", "/listeners/0/id");
+    s.get(
+        "listener sort desc",
+        &format!("{LI}?sort=protocol_port:desc"),
+    );
+    s.get(
+        "listener sort_key",
+        &format!("{LI}?sort_key=name&sort_dir=desc"),
+    );
+    s.get(
+        "listener page 1",
+        &format!("{LI}?limit=1&sort=protocol_port:asc"),
+    )
+    .save("page1", "/listeners/0/id");
     s.get(
         "listener page 2",
         &format!("{LI}?limit=1&sort=protocol_port:asc&marker={{page1}}"),
     );
     s.get("listener fields", &format!("{LI}?fields=id&fields=name"));
-    s.get("listener fields comma", &format!("{LI}?fields=name,protocol"));
-    s.get("pool filter algorithm", &format!("{PO}?lb_algorithm=ROUND_ROBIN"));
+    s.get(
+        "listener fields comma",
+        &format!("{LI}?fields=name,protocol"),
+    );
+    s.get(
+        "pool filter algorithm",
+        &format!("{PO}?lb_algorithm=ROUND_ROBIN"),
+    );
     s.get("pool list", PO);
     s.get("hm list", HM);
     s.get("lb filter bool", &format!("{LB}?admin_state_up=true"));
@@ -599,5 +674,115 @@ pub fn steps() -> Vec<Step> {
     s.get("lb show deleted", &format!("{LB}/{{lb}}"));
     s.get("lb list at end", LB);
 
+    pairings(&mut s);
+    noop_provider(&mut s);
+
+    s.get("providers", "/v2.0/lbaas/providers");
+    s.get("quota defaults", "/v2.0/lbaas/quotas/defaults")
+        .admin();
+    s.get("quota of project", &format!("/v2.0/lbaas/quotas/{PROJECT}"))
+        .admin();
+    s.put(
+        "quota set",
+        &format!("/v2.0/lbaas/quotas/{PROJECT}"),
+        json!({"quota": {"load_balancer": 5, "listener": 10}}),
+    )
+    .admin();
+    s.get("quota list", "/v2.0/lbaas/quotas").admin();
+    s.put(
+        "quota set bad value",
+        &format!("/v2.0/lbaas/quotas/{PROJECT}"),
+        json!({"quota": {"load_balancer": -5}}),
+    )
+    .admin();
+    s.delete("quota reset", &format!("/v2.0/lbaas/quotas/{PROJECT}"))
+        .admin();
+    s.get(
+        "quota after reset",
+        &format!("/v2.0/lbaas/quotas/{PROJECT}"),
+    )
+    .admin();
+    s.get("unknown path", "/v2.0/lbaas/bogus");
     s.steps
+}
+
+/// Every listener protocol the amphora provider takes against every pool protocol: which
+/// pairings are refused, and how.
+fn pairings(s: &mut Script) {
+    s.post(
+        "pairing lb",
+        LB,
+        json!({"loadbalancer": {"name": "pairs", "vip_subnet_id": "{subnet}"}}),
+    )
+    .save("lb2", "/loadbalancer/id");
+    s.settle();
+    let listeners = [
+        ("HTTP", 1001),
+        ("HTTPS", 1002),
+        ("TCP", 1003),
+        ("UDP", 1004),
+        ("SCTP", 1005),
+    ];
+    for (proto, port) in listeners {
+        s.post(
+            &format!("pairing listener {proto}"),
+            LI,
+            json!({"listener": {"protocol": proto, "protocol_port": port, "loadbalancer_id": "{lb2}"}}),
+        )
+        .save(&format!("pl_{proto}"), "/listener/id");
+        s.settle();
+    }
+    for (lproto, _) in listeners {
+        for pproto in ["HTTP", "HTTPS", "TCP", "UDP", "SCTP", "PROXY", "PROXYV2"] {
+            s.post(
+                &format!("pairing pool {pproto} on {lproto} listener"),
+                PO,
+                json!({"pool": {"listener_id": format!("{{pl_{lproto}}}"), "protocol": pproto, "lb_algorithm": "ROUND_ROBIN"}}),
+            )
+            .save("pp", "/pool/id");
+            s.settle();
+            s.delete(
+                &format!("pairing pool {pproto} on {lproto} listener delete"),
+                &format!("{PO}/{{pp}}"),
+            )
+            .only_if("pp");
+            s.settle();
+        }
+    }
+    s.delete("pairing lb delete", &format!("{LB}/{{lb2}}?cascade=true"));
+    s.settle();
+}
+
+/// A load balancer on the `noop` provider, which validates nothing beyond the API.
+fn noop_provider(s: &mut Script) {
+    s.post(
+        "noop lb",
+        LB,
+        json!({"loadbalancer": {"name": "noop", "vip_subnet_id": "{subnet}", "provider": "noop"}}),
+    )
+    .save("lb3", "/loadbalancer/id");
+    s.settle();
+    s.post(
+        "noop listener tcp",
+        LI,
+        json!({"listener": {"protocol": "TCP", "protocol_port": 80, "loadbalancer_id": "{lb3}"}}),
+    )
+    .save("nl", "/listener/id");
+    s.settle();
+    s.post(
+        "noop pool sip",
+        PO,
+        json!({"pool": {"listener_id": "{nl}", "protocol": "TCP", "lb_algorithm": "SOURCE_IP_PORT"}}),
+    );
+    s.settle();
+    s.post(
+        "noop l7policy on tcp",
+        L7,
+        json!({"l7policy": {"listener_id": "{nl}", "action": "REJECT"}}),
+    );
+    s.settle();
+    s.get("noop lb status", &format!("{LB}/{{lb3}}/status"));
+    s.delete("noop lb delete", &format!("{LB}/{{lb3}}?cascade=true"));
+    s.settle();
+    s.get("noop lb list at end", LB);
 }
