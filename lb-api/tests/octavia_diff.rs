@@ -173,10 +173,6 @@ fn reverse(vars: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     vars.iter().map(|(k, v)| (v.clone(), k.clone())).collect()
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one step touches both servers and both sides' bookkeeping"
-)]
 fn run_step(
     step: &Step,
     octavia: &mut Octavia,

@@ -133,7 +133,7 @@ const HM: &str = "/v2.0/lbaas/healthmonitors";
 const L7: &str = "/v2.0/lbaas/l7policies";
 const MISSING: &str = "00000000-0000-4000-8000-000000000000";
 
-#[allow(
+#[expect(
     clippy::too_many_lines,
     reason = "the script reads top to bottom like the cookbook it follows"
 )]
