@@ -67,6 +67,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             install_keystone()?;
         }
     }
+    if !octavia_ok() {
+        missing.push("Octavia venv");
+        if !args.check {
+            install_octavia()?;
+        }
+    }
     let packages = missing_packages();
     if !packages.is_empty() {
         missing.push("debian packages");
@@ -319,6 +325,55 @@ fn install_keystone() -> anyhow::Result<()> {
         Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .args(KEYSTONE_PACKAGES),
+    )
+}
+
+/// Octavia's own API for lb-api's differential test (`lb-api/tests/octavia_diff.rs`, Python
+/// 3.11). Octavia 19.0.0 is the newest release; SQLAlchemy 2.1 is newer than it, and the
+/// API-side libraries are pinned so that the oracle does not move under the test.
+const OCTAVIA_PACKAGES: [&str; 6] = [
+    "octavia==19.0.0",
+    "octavia-lib==3.12.0",
+    "SQLAlchemy==2.0.35",
+    "oslo.db==18.1.1",
+    "WSME==0.13.0",
+    "pecan==1.8.0",
+];
+
+fn octavia_dir() -> anyhow::Result<PathBuf> {
+    Ok(cache_dir()?.join("octavia"))
+}
+
+fn octavia_ok() -> bool {
+    let Ok(dir) = octavia_dir() else {
+        return false;
+    };
+    Command::new(dir.join("bin/python"))
+        .args(["-c", "import octavia.api.app, octavia.db.models"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Command::new(dir.join("bin/pip"))
+            .args(["show", "octavia"])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 19.0.0"))
+}
+
+fn install_octavia() -> anyhow::Result<()> {
+    let dir = octavia_dir()?;
+    step(&format!(
+        "installing Octavia ({}) into {} (about 2 minutes)",
+        OCTAVIA_PACKAGES.join(", "),
+        dir.display()
+    ));
+    shell::run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&dir),
+    )?;
+    shell::run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(OCTAVIA_PACKAGES),
     )
 }
 

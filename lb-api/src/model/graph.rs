@@ -52,6 +52,27 @@ impl Graph {
     pub fn l7policy(&self, id: &str) -> Option<&L7Policy> {
         self.l7policies.iter().find(|o| o.c.id == id)
     }
+    /// Listeners using pool `pool_id`, as Octavia's `Pool.listeners` (`db/models.py`): those
+    /// whose default pool it is, then those with an enabled L7 policy that has rules and
+    /// redirects to it.
+    pub fn pool_listener_ids(&self, pool_id: &str) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .listeners
+            .iter()
+            .filter(|l| l.default_pool_id.as_deref() == Some(pool_id))
+            .map(|l| l.c.id.as_str())
+            .collect();
+        for p in &self.l7policies {
+            if p.redirect_pool_id.as_deref() == Some(pool_id)
+                && p.c.admin_state_up
+                && self.l7rules.iter().any(|r| r.l7policy_id == p.c.id)
+                && !ids.contains(&p.listener_id.as_str())
+            {
+                ids.push(p.listener_id.as_str());
+            }
+        }
+        ids
+    }
     /// The monitor of a pool.
     pub fn pool_hm(&self, pool_id: &str) -> Option<&HealthMonitor> {
         self.hms.iter().find(|h| h.pool_id == pool_id)
@@ -82,11 +103,7 @@ impl Graph {
     }
 
     pub fn pool_wire(&self, p: &Pool) -> Value {
-        let listeners = self
-            .listeners
-            .iter()
-            .filter(|l| l.default_pool_id.as_deref() == Some(p.c.id.as_str()))
-            .map(|l| l.c.id.as_str());
+        let listeners = self.pool_listener_ids(&p.c.id);
         let members = self
             .members
             .iter()
@@ -152,13 +169,14 @@ impl Graph {
                             "operating_status": p.c.operating_status,
                             "members": members,
                         });
-                        if let Some(h) = self.pool_hm(&p.c.id) {
-                            pool["health_monitor"] = json!({
+                        // `null` without a monitor, as Octavia's PoolStatusResponse.
+                        pool["health_monitor"] = self.pool_hm(&p.c.id).map_or(Value::Null, |h| {
+                            json!({
                                 "id": h.c.id, "name": name(&h.c.name), "type": h.kind,
                                 "provisioning_status": h.c.provisioning_status,
                                 "operating_status": h.c.operating_status,
-                            });
-                        }
+                            })
+                        });
                         pool
                     })
                     .collect();

@@ -83,14 +83,8 @@ impl LoadBalancer {
         m.insert("vip_subnet_id".into(), json!(self.vip_subnet_id));
         m.insert("vip_port_id".into(), json!(self.vip_port_id));
         m.insert("vip_qos_policy_id".into(), json!(self.vip_qos_policy_id));
-        m.insert(
-            "vip_sg_ids".into(),
-            if self.vip_sg_ids.is_empty() {
-                Value::Null
-            } else {
-                json!(self.vip_sg_ids)
-            },
-        );
+        // A list, `[]` when there are none (Octavia renders `vip.sg_ids`).
+        m.insert("vip_sg_ids".into(), json!(self.vip_sg_ids));
         m.insert("vip_vnic_type".into(), json!("normal"));
         m.insert("additional_vips".into(), json!([]));
         m.insert("provider".into(), json!(self.provider));

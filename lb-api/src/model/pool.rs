@@ -105,7 +105,8 @@ pub fn filters() -> Vec<&'static str> {
 }
 
 impl Pool {
-    /// Wire form with the related ids.
+    /// Wire form with the related ids. `healthmonitor_id` is left out when the pool has no
+    /// monitor, as Octavia does (its `PoolResponse` never sets the attribute then).
     pub fn wire(&self, listeners: Value, members: Value, healthmonitor_id: Option<&str>) -> Value {
         let mut m = self.c.wire(true);
         let sp = self.session_persistence.as_ref().map(|sp| {
@@ -130,9 +131,11 @@ impl Pool {
             ("loadbalancers", json!([{ "id": self.loadbalancer_id }])),
             ("listeners", listeners),
             ("members", members),
-            ("healthmonitor_id", json!(healthmonitor_id)),
         ] {
             m.insert(k.into(), v);
+        }
+        if let Some(id) = healthmonitor_id {
+            m.insert("healthmonitor_id".into(), json!(id));
         }
         Value::Object(m)
     }

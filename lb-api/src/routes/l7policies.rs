@@ -327,6 +327,19 @@ async fn create(
     )
     .await?;
     let mut changes = lock(&mut g, std::slice::from_ref(&listener_id), Parent::None)?;
+    // The amphora provider's own check (Octavia's amphora driver, `l7policy_create`), made
+    // after the lock as there.
+    let provider = g.lb(&l.loadbalancer_id).map(|lb| lb.provider.as_str());
+    if matches!(provider, Some("amphora" | "octavia"))
+        && !matches!(l.protocol.as_str(), "HTTP" | "TERMINATED_HTTPS")
+    {
+        return Err(ApiError::NotImplemented(format!(
+            "Provider '{}' does not support a requested option: {} protocol listeners do not \
+             support L7 policies",
+            provider.unwrap_or_default(),
+            l.protocol
+        )));
+    }
     let mut p = L7Policy {
         c: Common::create(l.c.project_id.clone(), Oper::Offline, common),
         listener_id: listener_id.clone(),

@@ -65,7 +65,7 @@ async fn find(st: &AppState, ctx: &Ctx, policy_id: &str, id: &str) -> ApiResult<
         .iter()
         .find(|r| r.c.id == id && r.l7policy_id == policy_id)
         .cloned()
-        .ok_or_else(|| ApiError::not_found("L7Rule", id))?;
+        .ok_or_else(|| ApiError::not_found("L7 Rule", id))?;
     Ok((g, r))
 }
 

@@ -76,7 +76,8 @@ fn sort_keys(params: &Params, spec: &ListSpec<'_>) -> ApiResult<Vec<(String, boo
     let check_dir = |d: &str| match d {
         "asc" => Ok(false),
         "desc" => Ok(true),
-        other => Err(ApiError::bad(format!(
+        // Raised in Octavia's pagination hook, hence pecan's body shape (as a bad limit).
+        other => Err(ApiError::PecanBadRequest(format!(
             "Supplied sort direction '{other}' is not valid."
         ))),
     };
@@ -234,15 +235,16 @@ pub fn respond(
                 if rev { "&page_reverse=True" } else { "" }
             )
         };
-        if page.len() == limit
-            && let Some(last) = page.last()
-        {
-            links.push(json!({"href": href(&last["id"], false), "rel": "next"}));
-        }
+        // Octavia lists `previous` before `next`.
         if marker.is_some()
             && let Some(first) = page.first()
         {
             links.push(json!({"href": href(&first["id"], true), "rel": "previous"}));
+        }
+        if page.len() == limit
+            && let Some(last) = page.last()
+        {
+            links.push(json!({"href": href(&last["id"], false), "rel": "next"}));
         }
     }
     let page: Vec<Value> = page
@@ -353,8 +355,11 @@ mod tests {
         let v = run(&[("limit", "2"), ("marker", "id2")]).unwrap();
         assert_eq!(ids(&v), ["id3", "id4"]);
         assert_eq!(
-            v["things_links"][1]["href"],
-            "http://h/v2/things?limit=2&marker=id3&page_reverse=True"
+            v["things_links"],
+            json!([
+                {"href": "http://h/v2/things?limit=2&marker=id3&page_reverse=True", "rel": "previous"},
+                {"href": "http://h/v2/things?limit=2&marker=id4", "rel": "next"},
+            ])
         );
         let v = run(&[("limit", "2"), ("marker", "id3"), ("page_reverse", "True")]).unwrap();
         assert_eq!(ids(&v), ["id1", "id2"]);

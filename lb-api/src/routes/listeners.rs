@@ -207,8 +207,8 @@ fn apply(i: &mut Input, l: &mut Listener) -> ApiResult<()> {
 fn validate(l: &Listener, g: &Graph) -> ApiResult<()> {
     let tls = l.is_tls();
     if !matches!(l.protocol.as_str(), "HTTP" | "TERMINATED_HTTPS") && !l.insert_headers.is_empty() {
-        return Err(ApiError::validation(format!(
-            "The insert_headers option is not supported for {} listeners.",
+        return Err(ApiError::bad(format!(
+            "insert-headers is not a valid option for a {} protocol listener.",
             l.protocol
         )));
     }

@@ -19,12 +19,12 @@ pub enum Parent<'a> {
     L7Policy(&'a str),
 }
 
-/// Listeners that use pool `pool_id` as their default pool.
+/// Listeners that use pool `pool_id` ([`Graph::pool_listener_ids`]: default pool or the
+/// target of an enabled L7 policy with rules).
 pub fn pool_listeners(g: &Graph, pool_id: &str) -> Vec<String> {
-    g.listeners
-        .iter()
-        .filter(|l| l.default_pool_id.as_deref() == Some(pool_id))
-        .map(|l| l.c.id.clone())
+    g.pool_listener_ids(pool_id)
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

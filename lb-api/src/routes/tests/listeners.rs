@@ -108,7 +108,7 @@ async fn validation_errors_and_other_projects() {
         ),
         (
             json!({"protocol": "TCP", "protocol_port": 80, "loadbalancer_id": lb, "insert_headers": {"X-Forwarded-For": "true"}}),
-            "Validation failure: The insert_headers option",
+            "insert-headers is not a valid option for a TCP protocol listener.",
         ),
         (
             json!({"protocol": "TERMINATED_HTTPS", "protocol_port": 443, "loadbalancer_id": lb}),

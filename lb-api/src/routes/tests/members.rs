@@ -292,7 +292,7 @@ async fn wrong_pool_other_project_and_list_filters() {
         .iter()
         .map(|l| l["rel"].as_str().unwrap())
         .collect();
-    assert_eq!(rels, ["next", "previous"]);
+    assert_eq!(rels, ["previous", "next"]);
     let (_, b) = app
         .call(
             "GET",

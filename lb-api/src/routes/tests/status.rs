@@ -81,7 +81,11 @@ async fn status_tree_has_listeners_pools_members_and_health_monitor() {
                 "provisioning_status": "ACTIVE", "address": "192.0.2.10", "protocol_port": 80}]})
     );
     assert_eq!(pools[1]["id"], json!(redirect));
-    assert!(pools[1].get("health_monitor").is_none());
+    assert_eq!(
+        pools[1].get("health_monitor"),
+        Some(&json!(null)),
+        "null without a monitor"
+    );
     assert_eq!(pools[1]["members"], json!([]));
     assert!(tree.get("pools").is_none());
 }
