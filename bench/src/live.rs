@@ -232,7 +232,9 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProg
             let arrived = xdp_packets(&bench.member, "eth0") - before;
             samples.push(arrived as f64 / secs / 1e6);
         }
-        let ns = program_ns(&mut floor, REDIRECT_PROGRAM, || one.send(bench, effort.frames))?;
+        let ns = program_ns(&mut floor, REDIRECT_PROGRAM, || {
+            one.send(bench, effort.frames)
+        })?;
         (Stat::of(&samples), ns)
     };
 
@@ -273,7 +275,9 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProg
             );
             samples.push(forwarded as f64 / secs / 1e6);
         }
-        let ns = program_ns(&mut dp, XDP_PROGRAM, || generator.send(bench, effort.frames))?;
+        let ns = program_ns(&mut dp, XDP_PROGRAM, || {
+            generator.send(bench, effort.frames)
+        })?;
         Ok((Stat::of(&samples), ns))
     };
     let (two_arm_flows_1, two_arm_1_ns) = measure(&mut one, Arms::Two)?;

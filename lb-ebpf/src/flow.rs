@@ -88,7 +88,11 @@ pub fn lookup_or_create(
         let closed = v.flags & FLOW_F_CLOSED != 0;
         let expired = now.saturating_sub(v.last_seen_ns) > idle_ns;
         if reply || !(expired || (closed && is_syn(proto, tcp_flags))) {
-            v.last_seen_ns = now;
+            // The coarse clock moves once a tick: most packets leave the entry's cache line
+            // clean.
+            if v.last_seen_ns != now {
+                v.last_seen_ns = now;
+            }
             mem::rewrite_from(&mut s.rewrite, v);
             if v.nh_ifindex != 0 && now.wrapping_sub(v.nh_checked_ns) < NH_CACHE_NS {
                 s.nh.ifindex = v.nh_ifindex;
