@@ -8,6 +8,7 @@ mod run;
 mod setup;
 mod shell;
 mod test;
+mod venvs;
 
 use clap::{Parser, Subcommand};
 

@@ -14,7 +14,10 @@ use std::{
 
 use anyhow::{Context as _, bail};
 
-use crate::shell::{self, capture, step};
+use crate::{
+    shell::{self, capture, step},
+    venvs,
+};
 
 /// Debian packages the tests and tasks use, with a program each provides (checked first).
 const DEBIAN_PACKAGES: &[(&str, &str)] = &[
@@ -61,16 +64,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             install_oscli()?;
         }
     }
-    if !keystone_ok() {
-        missing.push("Keystone venv");
-        if !args.check {
-            install_keystone()?;
-        }
-    }
-    if !octavia_ok() {
-        missing.push("Octavia venv");
-        if !args.check {
-            install_octavia()?;
+    let cache = cache_dir()?;
+    for venv in [&venvs::KEYSTONE, &venvs::OCTAVIA] {
+        if !venv.ok(&cache) {
+            missing.push(venv.name);
+            if !args.check {
+                venv.install(&cache)?;
+            }
         }
     }
     let packages = missing_packages();
@@ -276,104 +276,6 @@ fn install_oscli() -> anyhow::Result<()> {
         Command::new(dir.join("bin/pip"))
             .args(["install", "--quiet", "--disable-pip-version-check"])
             .args(OSCLI_PACKAGES),
-    )
-}
-
-/// Keystone for the `keystone_auth` test (Python 3.11). Pins beyond keystone itself: passlib
-/// 1.7.4 breaks on bcrypt >= 4.1 (`password cannot be longer than 72 bytes`), keystone 26
-/// needs oslo.context < 6 (`_domain_id`), and SQLAlchemy 2.1 / oslo.db 18 are newer than it.
-const KEYSTONE_PACKAGES: [&str; 6] = [
-    "keystone==26.0.0",
-    "waitress==3.0.2",
-    "bcrypt==4.0.1",
-    "oslo.context==5.6.0",
-    "SQLAlchemy==2.0.35",
-    "oslo.db==16.0.0",
-];
-
-fn keystone_dir() -> anyhow::Result<PathBuf> {
-    Ok(cache_dir()?.join("keystone"))
-}
-
-fn keystone_ok() -> bool {
-    let Ok(dir) = keystone_dir() else {
-        return false;
-    };
-    Command::new(dir.join("bin/python"))
-        .args(["-c", "import keystone, waitress"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Command::new(dir.join("bin/pip"))
-            .args(["show", "keystone"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 26.0.0"))
-}
-
-fn install_keystone() -> anyhow::Result<()> {
-    let dir = keystone_dir()?;
-    step(&format!(
-        "installing Keystone ({}) into {} (about 60 s)",
-        KEYSTONE_PACKAGES.join(", "),
-        dir.display()
-    ));
-    shell::run(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&dir),
-    )?;
-    shell::run(
-        Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(KEYSTONE_PACKAGES),
-    )
-}
-
-/// Octavia's own API for lb-api's differential test (`lb-api/tests/octavia_diff.rs`, Python
-/// 3.11). Octavia 19.0.0 is the newest release; SQLAlchemy 2.1 is newer than it, and the
-/// API-side libraries are pinned so that the oracle does not move under the test.
-const OCTAVIA_PACKAGES: [&str; 6] = [
-    "octavia==19.0.0",
-    "octavia-lib==3.12.0",
-    "SQLAlchemy==2.0.35",
-    "oslo.db==18.1.1",
-    "WSME==0.13.0",
-    "pecan==1.8.0",
-];
-
-fn octavia_dir() -> anyhow::Result<PathBuf> {
-    Ok(cache_dir()?.join("octavia"))
-}
-
-fn octavia_ok() -> bool {
-    let Ok(dir) = octavia_dir() else {
-        return false;
-    };
-    Command::new(dir.join("bin/python"))
-        .args(["-c", "import octavia.api.app, octavia.db.models"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-        && Command::new(dir.join("bin/pip"))
-            .args(["show", "octavia"])
-            .output()
-            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("Version: 19.0.0"))
-}
-
-fn install_octavia() -> anyhow::Result<()> {
-    let dir = octavia_dir()?;
-    step(&format!(
-        "installing Octavia ({}) into {} (about 2 minutes)",
-        OCTAVIA_PACKAGES.join(", "),
-        dir.display()
-    ));
-    shell::run(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&dir),
-    )?;
-    shell::run(
-        Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(OCTAVIA_PACKAGES),
     )
 }
 
