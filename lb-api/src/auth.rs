@@ -53,6 +53,8 @@ pub struct Roles {
     pub member: bool,
     /// `load-balancer:observer_and_owner`: read in its own project.
     pub observer: bool,
+    /// `load-balancer:quota-admin`: read and change every project's quotas (nothing else).
+    pub quota_admin: bool,
 }
 
 impl Roles {
@@ -65,6 +67,7 @@ impl Roles {
                 "load-balancer_global_observer" => r.global_observer = true,
                 "member" | "load-balancer_member" => r.member = true,
                 "reader" | "load-balancer_observer" => r.observer = true,
+                "load-balancer_quota_admin" => r.quota_admin = true,
                 _ => {}
             }
         }
@@ -113,6 +116,30 @@ impl Ctx {
         self.roles.admin || self.roles.member
     }
 
+    /// `load-balancer:read-quota` for `project_id` (own project, or any when global or quota
+    /// admin).
+    pub fn can_read_quota_of(&self, project_id: &str) -> bool {
+        self.roles.quota_admin || (self.can_read() && self.can_see(project_id))
+    }
+
+    /// `load-balancer:write-quota`: admins and quota admins.
+    pub fn require_quota_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() || self.roles.quota_admin {
+            Ok(())
+        } else {
+            Err(ApiError::policy())
+        }
+    }
+
+    /// Project restriction for quota lists: `None` = all projects.
+    pub fn quota_scope(&self) -> Option<&str> {
+        if self.roles.quota_admin {
+            None
+        } else {
+            self.scope()
+        }
+    }
+
     /// Whether this caller may see an object of `project_id`.
     pub fn can_see(&self, project_id: &str) -> bool {
         self.can_read_global() || self.project_id.as_deref() == Some(project_id)
@@ -157,8 +184,12 @@ impl Ctx {
         }
     }
 
-    /// The method-level policy: reads need a read right, changes a write right.
-    fn check_method(&self, method: &Method) -> Result<(), ApiError> {
+    /// The method-level policy: reads need a read right, changes a write right; a quota admin
+    /// passes on the quota routes only (their handlers check the rest).
+    fn check_method(&self, method: &Method, path: &str) -> Result<(), ApiError> {
+        if self.roles.quota_admin && path.split('/').any(|segment| segment == "quotas") {
+            return Ok(());
+        }
         let allowed = if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
             self.can_read()
         } else {
@@ -202,7 +233,7 @@ impl FromRequestParts<AppState> for Ctx {
                     .get::<Identity>()
                     .ok_or(ApiError::Unauthorized)?;
                 let ctx = Self::from_identity(id);
-                ctx.check_method(&parts.method)?;
+                ctx.check_method(&parts.method, parts.uri.path())?;
                 Ok(ctx)
             }
             AuthMode::Noauth => {
@@ -222,6 +253,7 @@ impl FromRequestParts<AppState> for Ctx {
                         global_observer: false,
                         member: true,
                         observer: true,
+                        quota_admin: false,
                     },
                 })
             }
@@ -300,8 +332,16 @@ mod tests {
         assert!(reader.can_read() && !reader.can_write());
         assert!(reader.can_see("a") && !reader.can_see("b"));
         assert!(reader.owner_for_create(None).is_err());
-        assert!(reader.check_method(&Method::GET).is_ok());
-        assert!(reader.check_method(&Method::DELETE).is_err());
+        assert!(
+            reader
+                .check_method(&Method::GET, "/v2/lbaas/loadbalancers")
+                .is_ok()
+        );
+        assert!(
+            reader
+                .check_method(&Method::DELETE, "/v2/lbaas/loadbalancers/x")
+                .is_err()
+        );
 
         let member = ctx("a", &["member", "reader"]);
         assert!(member.can_write() && !member.is_admin());
@@ -320,7 +360,39 @@ mod tests {
             Some("b")
         );
 
+        let quotas = ctx("a", &["load-balancer_quota_admin"]);
+        assert!(
+            quotas
+                .check_method(&Method::PUT, "/v2/lbaas/quotas/b")
+                .is_ok()
+        );
+        assert!(
+            quotas
+                .check_method(&Method::DELETE, "/v2.0/quotas/b")
+                .is_ok()
+        );
+        assert!(
+            quotas
+                .check_method(&Method::GET, "/v2/lbaas/quotas")
+                .is_ok()
+        );
+        assert!(
+            quotas
+                .check_method(&Method::GET, "/v2/lbaas/loadbalancers")
+                .is_err(),
+            "a quota admin reads no load balancers"
+        );
+        assert!(quotas.require_quota_admin().is_ok() && quotas.can_read_quota_of("b"));
+        assert!(quotas.quota_scope().is_none() && quotas.require_admin().is_err());
+        assert!(member.require_quota_admin().is_err() && !member.can_read_quota_of("b"));
+        assert!(member.can_read_quota_of("a") && member.quota_scope() == Some("a"));
+        assert!(admin.require_quota_admin().is_ok() && admin.can_read_quota_of("b"));
+
         let nobody = ctx("a", &["service"]);
-        assert!(nobody.check_method(&Method::GET).is_err());
+        assert!(
+            nobody
+                .check_method(&Method::GET, "/v2/lbaas/loadbalancers")
+                .is_err()
+        );
     }
 }

@@ -32,9 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/quotas/{project_id}/default", get(defaults))
 }
 
-/// Read access: admin, or the caller's own project.
+/// Read access: admin, global observer, quota admin, or the caller's own project.
 fn may_read(ctx: &Ctx, project_id: &str) -> ApiResult<()> {
-    if ctx.can_see(project_id) {
+    if ctx.can_read_quota_of(project_id) {
         Ok(())
     } else {
         Err(ApiError::policy())
@@ -50,7 +50,7 @@ async fn list(State(st): State<AppState>, ctx: Ctx, call: ListCall) -> ApiResult
     if let Some(p) = &wanted {
         may_read(&ctx, p)?;
     }
-    let scope = wanted.as_deref().or(ctx.scope());
+    let scope = wanted.as_deref().or(ctx.quota_scope());
     let quotas: Vec<Quota> = store::list(&*st.store, &Select::project(scope)).await?;
     let items = quotas.iter().map(Quota::wire_stored).collect();
     child_list(
@@ -97,7 +97,7 @@ async fn update(
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    ctx.require_admin()?;
+    ctx.require_quota_admin()?;
     let mut i = Input::parse(body, "quota", "quotas", &quota::put_keys())?;
     let mut sent: Vec<(Resource, Option<i64>)> = Vec::new();
     for r in Resource::ALL {
@@ -136,7 +136,7 @@ async fn reset(
     ctx: Ctx,
     Path(project_id): Path<String>,
 ) -> ApiResult<Response> {
-    ctx.require_admin()?;
+    ctx.require_quota_admin()?;
     let _guard = st.lock.lock().await;
     let stored: Option<Quota> = store::get(&*st.store, &project_id).await?;
     if stored.is_none() {
