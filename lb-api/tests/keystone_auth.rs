@@ -94,13 +94,21 @@ fn keystone_tokens_scope_and_roles() {
     ks.user("alice", PASSWORD, &alpha_id, &member);
     ks.user("bob", PASSWORD, &beta_id, &member);
     ks.user("rita", PASSWORD, &alpha_id, &reader);
+    // Octavia's quota admin role is no Keystone default: made here, as an operator would.
+    let quota_admin = ks.create(
+        "/roles",
+        "role",
+        json!({"name": "load-balancer_quota_admin"}),
+    );
+    ks.user("quinn", PASSWORD, &beta_id, &quota_admin);
     // The CLI finds Octavia (and the network registry) through the catalog.
     ks.catalog_entries(api.url());
-    let (t_admin, t_alice, t_bob, t_rita) = (
+    let (t_admin, t_alice, t_bob, t_rita, t_quinn) = (
         ks.token("admin", ADMIN_PASSWORD, "admin"),
         ks.token("alice", PASSWORD, "alpha"),
         ks.token("bob", PASSWORD, "beta"),
         ks.token("rita", PASSWORD, "alpha"),
+        ks.token("quinn", PASSWORD, "beta"),
     );
     let url = |path: &str| format!("{}{path}", api.url());
     let lbs = url("/v2/lbaas/loadbalancers");
@@ -224,6 +232,15 @@ fn keystone_tokens_scope_and_roles() {
         curl(&quota(&alpha_id), "PUT", Some(&t_alice), Some(&raise)).0,
         403
     );
+    // quinn (quota admin, scoped to beta) manages every project's quotas and nothing else.
+    let (s, b) = curl(&quota(&alpha_id), "PUT", Some(&t_quinn), Some(&raise));
+    assert_eq!((s, &b["quota"]["loadbalancer"]), (202, &json!(50)), "{b}");
+    let (s, b) = curl(&quota(&alpha_id), "GET", Some(&t_alice), None);
+    assert_eq!((s, &b["quota"]["loadbalancer"]), (200, &json!(50)), "{b}");
+    let (_, b) = curl(&url("/v2/lbaas/quotas"), "GET", Some(&t_quinn), None);
+    assert_eq!(b["quotas"].as_array().map(Vec::len), Some(2), "{b}");
+    assert_eq!(curl(&lbs, "GET", Some(&t_quinn), None).0, 403);
+    assert_eq!(curl(&lb_url, "GET", Some(&t_quinn), None).0, 403);
 
     // The real CLI, password auth, endpoint from the catalog: alice lists hers.
     let alice = Os {
