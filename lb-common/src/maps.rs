@@ -27,9 +27,10 @@ pub const RR_POS: &str = "LB_RR_POS";
 pub const POOL_MEMBERS: &str = "LB_POOL_MEMBERS";
 /// LRU hash `FlowKey` → `FlowValue`, both directions of each flow. Writer: XDP (+ agent GC).
 pub const FLOWS: &str = "LB_FLOWS";
-/// LRU hash `FlowKey` → `FlowValue`: both directions of TCP flows still in their handshake
-/// (SYN seen, client's ACK not yet). A SYN flood churns this table, never [`FLOWS`]; the
-/// client's first ACK moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
+/// LRU hash `FlowKey` → `FlowValue`: both directions of new flows — TCP in its handshake (SYN
+/// seen, client's ACK not yet), UDP not answered by its member yet. A flood of either churns
+/// this table, never [`FLOWS`]; the client's first ACK (TCP) or the member's first answer
+/// (UDP) moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
 pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
 /// Array of one `LbConfig`. Writer: agent; reader: XDP.
 pub const CONFIG: &str = "LB_CONFIG";
@@ -74,7 +75,7 @@ pub const RR_TABLE_SIZE: u32 = MAX_POOLS * RR_SIZE;
 pub const POOL_MEMBERS_SIZE: u32 = MAX_POOLS * MAX_POOL_MEMBERS;
 /// Default flow-table entries (two per flow); the agent can change it at load time.
 pub const FLOWS_SIZE: u32 = 262_144;
-/// Default entries of [`SYN_FLOWS`] (two per handshake: 32,768 handshakes in flight).
+/// Default entries of [`SYN_FLOWS`] (two per new flow: 32,768 new flows in flight).
 pub const SYN_FLOWS_SIZE: u32 = 65_536;
 
 /// Name of the XDP entry point in the object.

@@ -114,13 +114,9 @@ pub fn lookup_or_create(
         if !closed {
             stats::flow_closed(v.listener, v.backend);
         }
-        if proto == IPPROTO_TCP {
-            // The new flow starts in the handshake table: the old entry must not shadow it.
-            let _removed = LB_FLOWS.remove(&s.key);
-        }
-    } else if proto == IPPROTO_TCP
-        && let Some(verdict) = handshake::lookup(s, tcp_flags, now)
-    {
+        // The new flow starts in the handshake table: the old entry must not shadow it.
+        let _removed = LB_FLOWS.remove(&s.key);
+    } else if let Some(verdict) = handshake::lookup(s, tcp_flags, now) {
         return Ok(Some(verdict));
     }
     // Flags of the reply entry `create` writes (an argument more would not fit in registers).
@@ -235,22 +231,16 @@ fn create(
     s.other_value.last_seen_ns = now;
     let base = tuple_hash(&s.key.src, &s.key.dst, s.key.sport, s.key.dport);
     let count = u32::from(cfg.snat_port_count);
-    // TCP flows start in the handshake table (see `handshake.rs`), UDP flows in `LB_FLOWS`.
-    let tcp = s.key.proto == IPPROTO_TCP;
+    // Every flow starts in the handshake table (see `handshake.rs`): TCP until the client's
+    // first ACK, UDP until the member's first answer.
     let mut snat_port = 0u16;
     for i in 0..SNAT_PORT_TRIES {
         let port = ((u32::from(cfg.snat_port_min) + base.wrapping_add(i) % count) as u16).to_be();
         s.other.dport = port;
-        let claimed = if tcp {
-            LB_FLOWS.get_ptr(&s.other).is_none()
-                && LB_SYN_FLOWS
-                    .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
-                    .is_ok()
-        } else {
-            LB_FLOWS
+        let claimed = LB_FLOWS.get_ptr(&s.other).is_none()
+            && LB_SYN_FLOWS
                 .insert(&s.other, &s.other_value, u64::from(BPF_NOEXIST))
-                .is_ok()
-        };
+                .is_ok();
         if claimed {
             snat_port = port;
             break;
@@ -265,24 +255,12 @@ fn create(
     s.value.flags = 0;
     s.value.idle_timeout_ms = vip.idle_timeout_ms;
     s.value.last_seen_ns = now;
-    let inserted = if tcp {
-        LB_SYN_FLOWS.insert(&s.key, &s.value, 0)
-    } else {
-        LB_FLOWS.insert(&s.key, &s.value, 0)
-    };
-    if inserted.is_err() {
+    if LB_SYN_FLOWS.insert(&s.key, &s.value, 0).is_err() {
         // Best effort: the reply entry would only age out.
-        let _removed = if tcp {
-            LB_SYN_FLOWS.remove(&s.other)
-        } else {
-            LB_FLOWS.remove(&s.other)
-        };
+        let _removed = LB_SYN_FLOWS.remove(&s.other);
         return Err(DropReason::SnatExhausted);
     }
-    if !tcp {
-        // TCP flows count once their handshake completes (`handshake::promote`).
-        stats::flow_opened(vip.listener, backend);
-    }
+    // The flow counts (active, opened) once promoted (`handshake::promote`).
     set_rewrite(s, false);
     Ok(Some(Verdict {
         listener: vip.listener,

@@ -1,12 +1,15 @@
-//! TCP flows in their handshake live in `LB_SYN_FLOWS`, apart from established flows in
-//! `LB_FLOWS`: a SYN flood (spoofed sources that never complete a handshake) only churns the
-//! handshake table and can never evict an established flow. The client's first ACK (no SYN)
-//! promotes both entries of its flow to `LB_FLOWS`; only then does the flow count as active
-//! (least connections, `connection_limit`) and as opened.
+//! New flows live in `LB_SYN_FLOWS`, apart from established flows in `LB_FLOWS`: a flood of
+//! new flows (SYNs or UDP datagrams from spoofed sources that never complete a handshake or
+//! get an answer) only churns the handshake table and can never evict an established flow.
+//! A TCP flow is promoted (both entries moved to `LB_FLOWS`) by the client's first ACK (no
+//! SYN), a UDP flow by the member's first answer; only then does the flow count as active
+//! (least connections, `connection_limit`) and as opened. A UDP flow that is never answered
+//! stays in the handshake table, refreshed by its packets.
 
 use aya_ebpf::maps::LruHashMap;
-use lb_common::flow::{
-    FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowKey, FlowValue, idle_timeout_ns,
+use lb_common::{
+    addr::IPPROTO_UDP,
+    flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowKey, FlowValue, idle_timeout_ns},
 };
 
 use crate::{
@@ -40,7 +43,11 @@ pub fn lookup(s: &mut Scratch, tcp_flags: u8, now: u64) -> Option<Verdict> {
         reply,
         via_stack: v.flags & FLOW_F_VLAN != 0,
     };
-    if tcp_flags & (TCP_FIN | TCP_RST) != 0 {
+    if s.key.proto == IPPROTO_UDP {
+        if reply {
+            promote(s, v, now);
+        }
+    } else if tcp_flags & (TCP_FIN | TCP_RST) != 0 {
         // Never counted as active: nothing to take back.
         v.flags |= FLOW_F_CLOSED;
     } else if !reply && !closed && tcp_flags & (TCP_SYN | TCP_ACK) == TCP_ACK {
@@ -49,11 +56,11 @@ pub fn lookup(s: &mut Scratch, tcp_flags: u8, now: u64) -> Option<Verdict> {
     Some(verdict)
 }
 
-/// Moves both entries of the flow whose client entry is `client` (key `s.key`, rewrite in
-/// `s.rewrite`) to `LB_FLOWS` and counts the flow as opened. If the reply entry is gone
-/// (evicted), the flow stays where it is and ends unanswered.
+/// Moves both entries of the flow whose entry for this packet is `this` (key `s.key`, rewrite
+/// in `s.rewrite`; the client's for TCP, the member's for UDP) to `LB_FLOWS` and counts the
+/// flow as opened. If the other entry is gone (evicted), the flow stays where it is.
 #[inline(never)]
-fn promote(s: &mut Scratch, client: &FlowValue, now: u64) {
+fn promote(s: &mut Scratch, this: &FlowValue, now: u64) {
     reply_key(s);
     let Some(r) = LB_SYN_FLOWS.get_ptr(&s.other) else {
         return;
@@ -61,7 +68,7 @@ fn promote(s: &mut Scratch, client: &FlowValue, now: u64) {
     // SAFETY: pointers from successful lookups; plain data copied into scratch.
     unsafe {
         s.other_value = *r;
-        s.value = *client;
+        s.value = *this;
     }
     s.other_value.last_seen_ns = now;
     if LB_FLOWS.insert(&s.other, &s.other_value, 0).is_err() {
@@ -76,7 +83,7 @@ fn promote(s: &mut Scratch, client: &FlowValue, now: u64) {
     stats::flow_opened(s.value.listener, s.value.backend);
 }
 
-/// `s.other` := the reply-direction key of the flow whose client packet is `s.key` and whose
+/// `s.other` := the other direction's key of the flow whose packet is `s.key` and whose
 /// rewrite is `s.rewrite`.
 #[inline(always)]
 fn reply_key(s: &mut Scratch) {

@@ -1,12 +1,16 @@
-//! A SYN flood must not evict established flows: through the real object with
-//! BPF_PROG_TEST_RUN, with flow tables small enough for a flood to overrun them many times.
-//! Handshakes live in `LB_SYN_FLOWS` and only a completed handshake (the client's ACK) moves a
-//! flow into `LB_FLOWS`, so the flood churns the handshake table alone.
+//! A SYN flood (or a flood of UDP datagrams from spoofed sources) must not evict established
+//! flows: through the real object with BPF_PROG_TEST_RUN, with flow tables small enough for a
+//! flood to overrun them many times. New flows live in `LB_SYN_FLOWS` and only a completed
+//! handshake (the client's ACK) or, for UDP, the member's first answer moves a flow into
+//! `LB_FLOWS`, so the flood churns the handshake table alone.
 
 use lb_agent::dataplane::{Dataplane, XdpVerdict};
 use lb_common::config::CFG_F_TX_AFTER_NAT;
 use lb_dataplane_tests::{apply, one_lb, run, tuple};
-use lb_testkit::{packet::ipv4_tcp, require_root};
+use lb_testkit::{
+    packet::{ipv4_tcp, ipv4_udp},
+    require_root,
+};
 use serde_json::json;
 
 const VIP: [u8; 4] = [198, 18, 1, 1];
@@ -128,4 +132,49 @@ fn garbage_collection_forgets_stale_handshakes_without_touching_gauges() {
     assert_eq!((gc.scanned, gc.removed, gc.active), (22, 20, 1));
     let l = dp.listener_stats("l80").unwrap().unwrap();
     assert_eq!(l.active, 1);
+}
+
+#[test]
+fn a_udp_flood_does_not_evict_an_answered_udp_flow() {
+    require_root!();
+    let mut dp = small_lb();
+    let (verdict, out) = run(&mut dp, &ipv4_udp(CLIENT, VIP, 5353, 53, b"query"));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    let flow = tuple(&out);
+    let udp_stats = |dp: &Dataplane| {
+        let l = dp.listener_stats("l53").unwrap().unwrap();
+        (l.active, l.traffic.opened)
+    };
+    assert_eq!(udp_stats(&dp), (0, 0), "not answered yet: not counted");
+    // The member answers: the flow is established (and counted).
+    let member_addr = flow.2.parse::<std::net::Ipv4Addr>().unwrap().octets();
+    let answer = ipv4_udp(member_addr, [198, 18, 2, 1], 8080, flow.1, b"answer");
+    let (verdict, back) = run(&mut dp, &answer);
+    assert_eq!(verdict, XdpVerdict::Tx);
+    assert_eq!(
+        tuple(&back),
+        ("198.18.1.1".into(), 53, "198.18.0.10".into(), 5353)
+    );
+    assert_eq!(udp_stats(&dp), (1, 1));
+
+    // Spoofed sources, one datagram each, never answered: eight times `LB_FLOWS` if they
+    // were established.
+    for i in 0..FLOOD {
+        let src = [198, 19, (i >> 8) as u8, i as u8];
+        let port = 1024 + (i.wrapping_mul(7919) % 60_000) as u16;
+        let (verdict, _) = run(&mut dp, &ipv4_udp(src, VIP, port, 53, b"x"));
+        assert!(
+            matches!(verdict, XdpVerdict::Tx | XdpVerdict::Drop),
+            "datagram {i}: {verdict:?}"
+        );
+    }
+
+    // The answered flow keeps its member and SNAT port, both ways; the flood counted nothing.
+    let (verdict, out) = run(&mut dp, &ipv4_udp(CLIENT, VIP, 5353, 53, b"again"));
+    assert_eq!(verdict, XdpVerdict::Tx, "established UDP flow lost");
+    assert_eq!(tuple(&out), flow, "established UDP flow re-chosen");
+    let (verdict, back) = run(&mut dp, &answer);
+    assert_eq!(verdict, XdpVerdict::Tx);
+    assert_eq!(tuple(&back).2, "198.18.0.10");
+    assert_eq!(udp_stats(&dp), (1, 1));
 }
