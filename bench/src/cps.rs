@@ -45,9 +45,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The member's server: one line per connection, then waits for the client to close first
 /// (so TIME_WAIT stays on the client side, where `tcp_tw_reuse` recycles it; a member-side
-/// TIME_WAIT would refuse SNAT ports reused within a minute). Threads stop when dropped.
+/// TIME_WAIT would refuse SNAT ports reused within a minute). Threads block in `accept` (a
+/// polling accept would add its sleep to connections that arrive meanwhile) and stop when
+/// dropped: the listening socket is shut down, which wakes them.
 struct Server {
     stop: Arc<AtomicBool>,
+    listener: TcpListener,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
@@ -57,7 +60,6 @@ impl Server {
         let listener = ns
             .enter(|| TcpListener::bind(addr))
             .context("bind member")?;
-        listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for _ in 0..threads {
@@ -67,6 +69,7 @@ impl Server {
         }
         Ok(Self {
             stop,
+            listener,
             threads: handles,
         })
     }
@@ -79,13 +82,16 @@ fn serve(listener: &TcpListener, stop: &AtomicBool) {
             Ok((mut s, _)) => {
                 // A client gone early is its business: errors just end the connection.
                 let _answered = s
-                    .set_nonblocking(false)
-                    .and_then(|()| s.set_read_timeout(Some(CONNECT_TIMEOUT)))
+                    .set_read_timeout(Some(CONNECT_TIMEOUT))
                     .and_then(|()| s.write_all(b"m1\n"))
                     .and_then(|()| s.read(&mut buf));
             }
-            // Idle (or a transient accept error): look at the stop flag again soon.
-            Err(_) => std::thread::sleep(Duration::from_micros(200)),
+            // Shut down (the loop ends), or a transient accept error.
+            Err(_) => {
+                if !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
     }
 }
@@ -93,6 +99,14 @@ fn serve(listener: &TcpListener, stop: &AtomicBool) {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // SAFETY: shutdown(2) on the listening socket this struct owns (open until it drops):
+        // every thread blocked in accept returns with an error and sees the stop flag.
+        unsafe {
+            libc::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&self.listener),
+                libc::SHUT_RDWR,
+            );
+        }
         for t in self.threads.drain(..) {
             if t.join().is_err() {
                 eprintln!("[bench] member server thread panicked");

@@ -114,7 +114,13 @@ pub fn lookup_or_create(
         if !closed {
             stats::flow_closed(v.listener, v.backend);
         }
-        // The new flow starts in the handshake table: the old entry must not shadow it.
+        // Both of its entries go: the new flow starts in the handshake table (the old client
+        // entry must not shadow it), and the old reply entry would hold the SNAT port the new
+        // flow's search starts at (same 5-tuple, same hash) — a client reusing its port right
+        // after a close (TIME_WAIT reuse) would otherwise find it taken again and again.
+        mem::rewrite_from(&mut s.rewrite, v);
+        mem::reversed_key(&mut s.other, &s.rewrite, proto, s.key.family);
+        let _removed = LB_FLOWS.remove(&s.other);
         let _removed = LB_FLOWS.remove(&s.key);
     } else if let Some(verdict) = handshake::lookup(s, tcp_flags, now) {
         return Ok(Some(verdict));

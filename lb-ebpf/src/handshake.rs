@@ -33,6 +33,11 @@ pub fn lookup(s: &mut Scratch, tcp_flags: u8, now: u64) -> Option<Verdict> {
     let expired = now.saturating_sub(v.last_seen_ns) > idle_timeout_ns(v, true);
     let syn = tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
     if !reply && (expired || (closed && syn)) {
+        // Replaced by a new flow: its reply entry goes too, freeing the SNAT port the new
+        // flow's search starts at (see `flow::lookup_or_create`).
+        mem::rewrite_from(&mut s.rewrite, v);
+        reply_key(s);
+        let _removed = LB_SYN_FLOWS.remove(&s.other);
         return None;
     }
     v.last_seen_ns = now;

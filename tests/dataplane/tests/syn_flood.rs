@@ -6,7 +6,7 @@
 
 use lb_agent::dataplane::{Dataplane, XdpVerdict};
 use lb_common::config::CFG_F_TX_AFTER_NAT;
-use lb_dataplane_tests::{apply, one_lb, run, tuple};
+use lb_dataplane_tests::{apply, frames::fix_l4_v4, one_lb, run, tuple};
 use lb_testkit::{
     packet::{ipv4_tcp, ipv4_udp},
     require_root,
@@ -177,4 +177,31 @@ fn a_udp_flood_does_not_evict_an_answered_udp_flow() {
     assert_eq!(verdict, XdpVerdict::Tx);
     assert_eq!(tuple(&back).2, "198.18.0.10");
     assert_eq!(udp_stats(&dp), (1, 1));
+}
+
+/// A TCP segment with `flags` (FIN 0x01, ACK 0x10, ...).
+fn segment(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let mut f = ipv4_tcp(src, dst, sport, dport, false, &[]);
+    f[14 + 20 + 13] = flags;
+    fix_l4_v4(&mut f);
+    f
+}
+
+#[test]
+fn a_client_reusing_its_port_after_a_close_gets_its_snat_port_again() {
+    require_root!();
+    let mut dp = small_lb();
+    let first = connect(&mut dp, CLIENT, 41000);
+    let member = first.2.parse::<std::net::Ipv4Addr>().unwrap().octets();
+    // Both sides close.
+    let fin = segment(CLIENT, VIP, 41000, 80, 0x11);
+    assert_eq!(run(&mut dp, &fin).0, XdpVerdict::Tx);
+    let fin_back = segment(member, [198, 18, 2, 1], 8080, first.1, 0x11);
+    assert_eq!(run(&mut dp, &fin_back).0, XdpVerdict::Tx);
+    // The client opens again from the same port (TIME_WAIT reuse): a new flow, and the closed
+    // one's reply entry is gone with it, so the SNAT port its search starts at is free.
+    let second = connect(&mut dp, CLIENT, 41000);
+    assert_eq!(second, first, "same member, same SNAT port");
+    let l = dp.listener_stats("l80").unwrap().unwrap();
+    assert_eq!((l.active, l.traffic.opened, l.traffic.closed), (1, 2, 1));
 }
