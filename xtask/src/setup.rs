@@ -261,21 +261,11 @@ fn oscli_ok() -> bool {
 }
 
 fn install_oscli() -> anyhow::Result<()> {
-    let dir = oscli_dir()?;
-    step(&format!(
-        "installing the openstack CLI ({}) into {} (about 30 s)",
-        OSCLI_PACKAGES.join(", "),
-        dir.display()
-    ));
-    shell::run(
-        Command::new("python3")
-            .args(["-m", "venv", "--clear"])
-            .arg(&dir),
-    )?;
-    shell::run(
-        Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(OSCLI_PACKAGES),
+    venvs::make(
+        "the openstack CLI",
+        &oscli_dir()?,
+        &OSCLI_PACKAGES,
+        "about 30 s",
     )
 }
 

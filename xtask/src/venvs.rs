@@ -82,23 +82,31 @@ impl PinnedVenv {
 
     /// Makes the venv afresh and installs the pinned packages.
     pub fn install(&self, cache: &std::path::Path) -> anyhow::Result<()> {
-        let dir = self.dir(cache);
-        step(&format!(
-            "installing {} ({}) into {} ({})",
-            self.name,
-            self.packages.join(", "),
-            dir.display(),
-            self.takes
-        ));
-        shell::run(
-            Command::new("python3")
-                .args(["-m", "venv", "--clear"])
-                .arg(&dir),
-        )?;
-        shell::run(
-            Command::new(dir.join("bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check"])
-                .args(self.packages),
-        )
+        make(self.name, &self.dir(cache), self.packages, self.takes)
     }
+}
+
+/// Makes a venv at `dir` afresh (`python3 -m venv --clear`) and pip-installs `packages`,
+/// announcing it as `what` taking `takes`.
+pub fn make(
+    what: &str,
+    dir: &std::path::Path,
+    packages: &[&str],
+    takes: &str,
+) -> anyhow::Result<()> {
+    step(&format!(
+        "installing {what} ({}) into {} ({takes})",
+        packages.join(", "),
+        dir.display(),
+    ));
+    shell::run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(dir),
+    )?;
+    shell::run(
+        Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(packages),
+    )
 }

@@ -6,6 +6,7 @@
 pub mod probe;
 mod probe_ping;
 pub mod probe_sctp;
+mod raw_recv;
 pub mod rise_fall;
 pub mod scheduler;
 

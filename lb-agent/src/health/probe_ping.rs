@@ -11,6 +11,8 @@ use std::{
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::raw_recv;
+
 static SEQUENCE: AtomicU16 = AtomicU16::new(1);
 
 fn checksum(data: &[u8]) -> u16 {
@@ -54,31 +56,9 @@ pub fn echo(addr: IpAddr, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut buf = [MaybeUninit::<u8>::uninit(); 1500];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let Some(data) = raw_recv::next_from(&socket, addr, deadline, &mut buf)? else {
             return Err("no echo reply".into());
-        }
-        socket
-            .set_read_timeout(Some(left))
-            .map_err(|e| format!("timeout: {e}"))?;
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("no echo reply".into());
-            }
-            Err(e) => return Err(format!("receive: {e}")),
         };
-        // SAFETY: recv_from initialised the first `n` bytes.
-        let data: Vec<u8> = buf
-            .iter()
-            .take(n)
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
         // IPv4 raw sockets deliver the IP header; IPv6 ones do not.
         let icmp = if addr.is_ipv4() {
             let ihl = usize::from(data.first().copied().unwrap_or(0x45) & 0x0f) * 4;
@@ -86,9 +66,7 @@ pub fn echo(addr: IpAddr, timeout: Duration) -> Result<(), String> {
         } else {
             &data[..]
         };
-        let from_target = from.as_socket().is_some_and(|s| s.ip() == addr);
-        if from_target
-            && icmp.first() == Some(&reply_type)
+        if icmp.first() == Some(&reply_type)
             && icmp.get(4..6) == Some(&id.to_be_bytes()[..])
             && icmp.get(6..8) == Some(&seq.to_be_bytes()[..])
         {

@@ -10,6 +10,8 @@ use std::{
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use super::raw_recv;
+
 const IPPROTO_SCTP: i32 = 132;
 const CHUNK_INIT: u8 = 1;
 const CHUNK_INIT_ACK: u8 = 2;
@@ -88,34 +90,9 @@ pub fn check(target: SocketAddr, timeout: Duration) -> Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut buf = [MaybeUninit::<u8>::uninit(); 2048];
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let Some(data) = raw_recv::next_from(&socket, target.ip(), deadline, &mut buf)? else {
             return Err("no INIT-ACK".into());
-        }
-        socket
-            .set_read_timeout(Some(left))
-            .map_err(|e| format!("timeout: {e}"))?;
-        let (n, from) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("no INIT-ACK".into());
-            }
-            Err(e) => return Err(format!("receive: {e}")),
         };
-        if from.as_socket().map(|s| s.ip()) != Some(target.ip()) {
-            continue;
-        }
-        // SAFETY: recv_from initialised the first `n` bytes.
-        let data: Vec<u8> = buf
-            .iter()
-            .take(n)
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
         let p = sctp_part(&data, v4);
         let ours = p.get(0..2) == Some(&target.port().to_be_bytes()[..])
             && p.get(2..4) == Some(&sport.to_be_bytes()[..])
