@@ -14,6 +14,7 @@ pub mod config;
 pub mod csum;
 pub mod drop;
 pub mod flow;
+pub mod flow_cache;
 pub mod generator;
 pub mod hash;
 pub mod maps;

@@ -32,6 +32,12 @@ pub const FLOWS: &str = "LB_FLOWS";
 /// this table, never [`FLOWS`]; the client's first ACK (TCP) or the member's first answer
 /// (UDP) moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
 pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
+/// Per-CPU array of `FlowCacheSet` (`flow_cache::FLOW_CACHE_SETS`): established IPv4 flows
+/// the fast path translates without a hash lookup (see `flow_cache`). Writer and reader: XDP.
+pub const FLOW_CACHE: &str = "LB_FLOW_CACHE";
+/// Array of u32 generations (`flow_cache::FLOW_GEN_SIZE`) that invalidate [`FLOW_CACHE`]
+/// entries. Writers: XDP (buckets, atomic) and agent (epoch).
+pub const FLOW_GEN: &str = "LB_FLOW_GEN";
 /// Array of one `LbConfig`. Writer: agent; reader: XDP.
 pub const CONFIG: &str = "LB_CONFIG";
 /// Array of u64 active-flow gauges per listener (atomic). Writer: XDP (+ agent GC).
@@ -96,7 +102,7 @@ pub const REDIRECT_PROGRAM: &str = "lb_redirect";
 pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 20] = [
+pub const ALL_MAPS: [&str; 22] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -108,6 +114,8 @@ pub const ALL_MAPS: [&str; 20] = [
     POOL_MEMBERS,
     FLOWS,
     SYN_FLOWS,
+    FLOW_CACHE,
+    FLOW_GEN,
     CONFIG,
     LISTENER_ACTIVE,
     BACKEND_ACTIVE,

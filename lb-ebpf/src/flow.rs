@@ -8,12 +8,13 @@ use lb_common::{
     config::{LbConfig, SNAT_PORT_TRIES},
     drop::DropReason,
     flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue, NH_CACHE_NS},
+    flow_cache::FLOW_CACHE_MIN_IDLE_MS,
     hash::tuple_hash,
     vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
 
 use crate::{
-    handshake,
+    fast, handshake,
     maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_SYN_FLOWS, LB_VIPS},
     mem,
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
@@ -29,6 +30,8 @@ pub struct Verdict {
     pub reply: bool,
     /// Send through `lb_tc_in` rather than an XDP redirect (replies of VLAN-tagged flows).
     pub via_stack: bool,
+    /// An established flow whose translation may go into the flow cache (`fast.rs`).
+    pub cacheable: bool,
 }
 
 /// The entry of `key`, established or in its handshake (read by ICMP error translation).
@@ -104,6 +107,8 @@ pub fn lookup_or_create(
                 backend: v.backend,
                 reply,
                 via_stack: v.flags & FLOW_F_VLAN != 0,
+                cacheable: v.flags & FLOW_F_VLAN == 0
+                    && v.idle_timeout_ms >= FLOW_CACHE_MIN_IDLE_MS,
             };
             if proto == IPPROTO_TCP && tcp_flags & (TCP_FIN | TCP_RST) != 0 {
                 close(s, v, reply);
@@ -120,6 +125,10 @@ pub fn lookup_or_create(
         // after a close (TIME_WAIT reuse) would otherwise find it taken again and again.
         mem::rewrite_from(&mut s.rewrite, v);
         mem::reversed_key(&mut s.other, &s.rewrite, proto, s.key.family);
+        if s.key.family == FAMILY_V4 {
+            fast::invalidate(&s.other);
+            fast::invalidate(&s.key);
+        }
         let _removed = LB_FLOWS.remove(&s.other);
         let _removed = LB_FLOWS.remove(&s.key);
     } else if let Some(verdict) = handshake::lookup(s, tcp_flags, now) {
@@ -266,6 +275,12 @@ fn create(
         let _removed = LB_SYN_FLOWS.remove(&s.other);
         return Err(DropReason::SnatExhausted);
     }
+    if s.key.family == FAMILY_V4 {
+        // A flow the LRU evicted from `LB_FLOWS` may still sit in some CPU's cache under
+        // either of the new flow's keys.
+        fast::invalidate(&s.key);
+        fast::invalidate(&s.other);
+    }
     // The flow counts (active, opened) once promoted (`handshake::promote`).
     set_rewrite(s, false);
     Ok(Some(Verdict {
@@ -273,6 +288,7 @@ fn create(
         backend,
         reply: false,
         via_stack: false,
+        cacheable: false,
     }))
 }
 

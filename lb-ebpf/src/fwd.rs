@@ -52,7 +52,7 @@ pub fn to_next_hop(ctx: &XdpContext, nh: &NextHop) -> Result<Sent, DropReason> {
 /// through the receive path's own transmit queue, no device lookup, no cross-device bulk
 /// queue), a redirect otherwise.
 #[inline(always)]
-fn send_to(ctx: &XdpContext, ifindex: u32) -> u32 {
+pub fn send_to(ctx: &XdpContext, ifindex: u32) -> u32 {
     // SAFETY: the XDP context pointer is valid for the program's run.
     if ifindex == unsafe { (*ctx.ctx).ingress_ifindex } {
         return xdp_action::XDP_TX;

@@ -47,6 +47,8 @@ pub fn lookup(s: &mut Scratch, tcp_flags: u8, now: u64) -> Option<Verdict> {
         backend: v.backend,
         reply,
         via_stack: v.flags & FLOW_F_VLAN != 0,
+        // Handshakes are never cached: their packets must reach `promote`.
+        cacheable: false,
     };
     if s.key.proto == IPPROTO_UDP {
         if reply {

@@ -4,12 +4,13 @@
 #![no_main]
 // Atomic read-modify-write for the shared gauges (see `stats.rs`); the nested eBPF build runs
 // with RUSTC_BOOTSTRAP=1, the rest of the workspace stays on stable.
-#![feature(core_intrinsics)]
+#![feature(core_intrinsics, asm_experimental_arch)]
 #![allow(
     internal_features,
     reason = "core_intrinsics is the only atomic add on BPF"
 )]
 
+mod fast;
 mod flow;
 mod fwd;
 mod handshake;
@@ -46,11 +47,15 @@ use crate::{
 
 /// XDP entry on the VIP-side and member-side interfaces.
 ///
-/// Parses L2/L3/L4, translates packets of balanced flows (new connections to a VIP, and every
+/// Packets of established IPv4 flows in this CPU's flow cache take the fast path (`fast.rs`).
+/// The full path parses L2/L3/L4, translates packets of balanced flows (new connections to a VIP, and every
 /// later packet of either direction) and forwards them; drops malformed IP packets (counted by
 /// reason); passes everything else to the stack, counted by class.
 #[xdp]
 pub fn lb_xdp(ctx: XdpContext) -> u32 {
+    if let Some(action) = fast::established_v4(&ctx) {
+        return action;
+    }
     let cursor = Cursor::new(ctx.data(), ctx.data_end());
     let len = cursor.len() as u64;
     match try_lb_xdp(&ctx, &cursor) {
@@ -142,6 +147,10 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     // SAFETY: `proto` starts the last word of the 4-byte aligned `FlowKey` (lb-common asserts it).
     unsafe { mem::set_word(&raw mut s.key.proto, [ip.proto, ip.family, 0, 0]) };
     let tagged = ip.l3_off != ETH_HLEN;
+    let v4 = ip.family == FAMILY_V4;
+    if v4 {
+        fast::note_generation(s);
+    }
     let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg, tagged)? else {
         return pass;
     };
@@ -150,10 +159,14 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     if tagged {
         vlan::pop(ctx, ip.l3_off)?;
     }
-    if cfg.flags & CFG_F_TX_AFTER_NAT != 0 {
-        return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));
-    }
-    if s.nh.ifindex != 0 && !v.via_stack {
+    let tx = cfg.flags & CFG_F_TX_AFTER_NAT != 0;
+    if tx || (s.nh.ifindex != 0 && !v.via_stack) {
+        if v.cacheable && v4 && !tagged {
+            fast::fill(s, &v, tx);
+        }
+        if tx {
+            return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));
+        }
         let sent = fwd::to_next_hop(ctx, &s.nh)?;
         return Ok((sent.action, sent.class));
     }

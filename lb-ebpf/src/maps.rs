@@ -9,6 +9,7 @@ use lb_common::{
     backend::{Backend, PoolInfo},
     config::LbConfig,
     flow::{FlowKey, FlowValue},
+    flow_cache::{FLOW_CACHE_SETS, FLOW_GEN_SIZE, FlowCacheSet},
     maps::{
         ACL_SIZE, ADDR_FILTER_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS,
         MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE,
@@ -64,6 +65,15 @@ pub static LB_FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entri
 #[map]
 pub static LB_SYN_FLOWS: LruHashMap<FlowKey, FlowValue> =
     LruHashMap::with_max_entries(SYN_FLOWS_SIZE, 0);
+
+/// Established IPv4 flows by set, per CPU (see `fast.rs`). Writer and reader: `lb_xdp`.
+#[map]
+pub static LB_FLOW_CACHE: PerCpuArray<FlowCacheSet> =
+    PerCpuArray::with_max_entries(FLOW_CACHE_SETS, 0);
+
+/// Generations of the flow cache: buckets (bumped by `lb_xdp`) and the agent's epoch.
+#[map]
+pub static LB_FLOW_GEN: Array<u32> = Array::with_max_entries(FLOW_GEN_SIZE, 0);
 
 /// Host settings (one entry). Writer: agent.
 #[map]

@@ -73,6 +73,23 @@ pub unsafe fn copy_mac_pair(dst: *mut [u8; 12], src: *const [u8; 12]) {
     }
 }
 
+/// The three 32-bit words of a 12-byte MAC pair.
+///
+/// # Safety
+/// As for [`copy_mac_pair`]: `src` is valid and 4-byte aligned.
+#[inline(always)]
+pub unsafe fn mac_words(src: *const [u8; 12]) -> [u32; 3] {
+    let s = src.cast::<u32>();
+    // SAFETY: the caller guarantees three aligned, valid words.
+    unsafe {
+        [
+            read_volatile(s),
+            read_volatile(s.add(1)),
+            read_volatile(s.add(2)),
+        ]
+    }
+}
+
 /// The four 32-bit words of a 16-byte address.
 ///
 /// # Safety

@@ -48,6 +48,8 @@ pub struct Scratch {
     pub dst: AddrKey,
     /// The parse result, passed through memory on purpose (see `main.rs`).
     pub ip: Ip,
+    /// Flow-cache generation noted before the flow lookup (`fast::note_generation`).
+    pub cache_gen: u32,
 }
 
 /// One `Scratch` per CPU. Writer and reader: `lb_xdp` only.

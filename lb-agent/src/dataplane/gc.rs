@@ -63,6 +63,9 @@ impl Dataplane {
         self.collect_table(SYN_FLOWS, now, &mut report, None)?;
         write_gauges(self, LISTENER_ACTIVE, &recount.listeners)?;
         write_gauges(self, BACKEND_ACTIVE, &recount.backends)?;
+        if report.removed > 0 {
+            self.invalidate_flow_cache()?;
+        }
         Ok(report)
     }
 

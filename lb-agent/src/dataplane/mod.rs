@@ -4,6 +4,7 @@
 //! program (`test_run`).
 
 pub mod addr_filter;
+pub mod flow_cache;
 pub mod gc;
 pub mod loader;
 pub mod maglev;

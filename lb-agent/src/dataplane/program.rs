@@ -44,6 +44,10 @@ impl Dataplane {
         let plan = planner.plan(state, self.config_flags)?;
         let previous = self.applied.take();
         let report = self.write(&plan, previous.as_ref(), state.generation)?;
+        if previous.as_ref() != Some(&plan) {
+            // Cached flow translations were derived from the maps as they were.
+            self.invalidate_flow_cache()?;
+        }
         self.planner = planner;
         self.applied = Some(plan);
         Ok(report)
@@ -282,6 +286,7 @@ impl Dataplane {
             HashMap::try_from(map).map_err(map_err(lb_common::maps::FLOWS))?;
         flows
             .insert(*key, *value, 0)
-            .map_err(map_err(lb_common::maps::FLOWS))
+            .map_err(map_err(lb_common::maps::FLOWS))?;
+        self.invalidate_flow_cache()
     }
 }

@@ -1,0 +1,56 @@
+//! The agent's side of the data plane's per-CPU flow cache (`lb_common::flow_cache`): it
+//! bumps the epoch in `LB_FLOW_GEN` whenever it deletes or writes flow entries or changes
+//! the maps a cached translation was derived from, so that no CPU keeps using such an entry.
+
+use aya::maps::{Array, MapData, PerCpuArray};
+use lb_common::{
+    flow_cache::{CachedFlow, FLOW_GEN_EPOCH, FlowCacheSet},
+    maps::{FLOW_CACHE, FLOW_GEN},
+};
+
+use super::Dataplane;
+use crate::DataplaneError;
+
+impl Dataplane {
+    /// Invalidates every cached flow translation on every CPU (the next packet of each flow
+    /// takes the full path and fills the cache anew).
+    pub fn invalidate_flow_cache(&mut self) -> Result<(), DataplaneError> {
+        let map_err = |source| DataplaneError::Map {
+            name: FLOW_GEN,
+            source,
+        };
+        let map = self
+            .ebpf
+            .map_mut(FLOW_GEN)
+            .ok_or(DataplaneError::MissingMap { name: FLOW_GEN })?;
+        let mut generations: Array<&mut MapData, u32> = Array::try_from(map).map_err(map_err)?;
+        let epoch = generations.get(&FLOW_GEN_EPOCH, 0).map_err(map_err)?;
+        generations
+            .set(FLOW_GEN_EPOCH, epoch.wrapping_add(1), 0)
+            .map_err(map_err)
+    }
+}
+
+impl Dataplane {
+    /// Every filled entry of the flow cache, of every CPU (fresh or not; for tests and
+    /// diagnostics: it reads all `FLOW_CACHE_SETS` sets).
+    pub fn cached_flows(&self) -> Result<Vec<CachedFlow>, DataplaneError> {
+        let map_err = |source| DataplaneError::Map {
+            name: FLOW_CACHE,
+            source,
+        };
+        let map = self
+            .ebpf
+            .map(FLOW_CACHE)
+            .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE })?;
+        let sets: PerCpuArray<&MapData, FlowCacheSet> =
+            PerCpuArray::try_from(map).map_err(map_err)?;
+        let mut cached = Vec::new();
+        for set in 0..sets.len() {
+            for cpu in sets.get(&set, 0).map_err(map_err)?.iter() {
+                cached.extend(cpu.ways.iter().filter(|e| e.proto != 0).copied());
+            }
+        }
+        Ok(cached)
+    }
+}

@@ -1,0 +1,214 @@
+//! The per-CPU flow cache (the fast path for established IPv4 flows, `lb-ebpf/src/fast.rs`):
+//! through the real object with BPF_PROG_TEST_RUN. Cached packets must come out exactly as the
+//! full path translates them and be counted the same; a flow that is replaced, or deleted by
+//! the agent, must never be served from a cache entry filled before.
+
+use lb_agent::dataplane::{Dataplane, XdpVerdict, gc::monotonic_ns};
+use lb_common::{
+    drop::DropReason,
+    flow_cache::{CACHED_F_REPLY, CachedFlow},
+    stats::PacketClass,
+};
+use lb_dataplane_tests::{assert_checksums, dataplane, frames::fix_l4_v4, one_lb, run, tuple};
+use lb_testkit::{
+    packet::{ipv4_tcp, ipv4_udp},
+    require_root,
+};
+use serde_json::json;
+
+const VIP: [u8; 4] = [198, 18, 1, 1];
+const SNAT: [u8; 4] = [198, 18, 2, 1];
+const CLIENT: [u8; 4] = [198, 18, 0, 10];
+const TCP_FIN_ACK: u8 = 0x11;
+
+/// Two members taken in turn, so that a flow opened again goes to the other one.
+fn round_robin() -> Dataplane {
+    dataplane(
+        &one_lb(
+            "198.18.1.1",
+            "ROUND_ROBIN",
+            &[("a", "198.18.2.11", 1), ("b", "198.18.2.12", 1)],
+            json!({}),
+        ),
+        true,
+    )
+}
+
+fn segment(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8) -> Vec<u8> {
+    let mut f = ipv4_tcp(src, dst, sport, dport, false, b"data");
+    f[14 + 20 + 13] = flags;
+    fix_l4_v4(&mut f);
+    f
+}
+
+fn octets(addr: &str) -> [u8; 4] {
+    addr.parse::<std::net::Ipv4Addr>().expect("IPv4").octets()
+}
+
+/// SYN and the client's ACK; returns the translation (SNAT address, port, member, port).
+fn connect(dp: &mut Dataplane, port: u16) -> (String, u16, String, u16) {
+    let (verdict, syn) = run(dp, &ipv4_tcp(CLIENT, VIP, port, 80, true, &[]));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    let (verdict, ack) = run(dp, &segment(CLIENT, VIP, port, 80, 0x10));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    assert_eq!(tuple(&ack), tuple(&syn));
+    tuple(&ack)
+}
+
+/// Cached entries of the flow direction that arrives as `src:sport`.
+fn cached(dp: &Dataplane, src: [u8; 4], sport: u16) -> Vec<CachedFlow> {
+    dp.cached_flows()
+        .expect("read the flow cache")
+        .into_iter()
+        .filter(|e| {
+            e.saddr == u32::from_ne_bytes(src) && e.ports.to_ne_bytes()[..2] == sport.to_be_bytes()
+        })
+        .collect()
+}
+
+#[test]
+fn cached_packets_are_translated_and_counted_like_the_full_path() {
+    require_root!();
+    let mut dp = round_robin();
+    let (snat, snat_port, member, member_port) = connect(&mut dp, 40000);
+    let member = octets(&member);
+    let want_out = (snat.clone(), snat_port, member_str(member), member_port);
+    let want_back = ("198.18.1.1".to_owned(), 80, "198.18.0.10".to_owned(), 40000);
+    let before = dp.listener_stats("l80").unwrap().unwrap().traffic;
+    let mut bytes = (0u64, 0u64);
+    // Ten packets each way: the first of each direction fills the cache, the rest hit it.
+    for i in 0..10u8 {
+        let out = segment(CLIENT, VIP, 40000, 80, 0x18);
+        let (verdict, translated) = run(&mut dp, &out);
+        assert_eq!(verdict, XdpVerdict::Tx, "client packet {i}");
+        assert_eq!(tuple(&translated), want_out, "client packet {i}");
+        assert_checksums(&translated);
+        bytes.0 += out.len() as u64;
+        let back = segment(member, SNAT, member_port, snat_port, 0x18);
+        let (verdict, translated) = run(&mut dp, &back);
+        assert_eq!(verdict, XdpVerdict::Tx, "member packet {i}");
+        assert_eq!(tuple(&translated), want_back, "member packet {i}");
+        assert_checksums(&translated);
+        bytes.1 += back.len() as u64;
+    }
+    // Both directions are in the cache (so most of those packets came from it).
+    let client_side = cached(&dp, CLIENT, 40000);
+    let member_side = cached(&dp, member, member_port);
+    assert!(!client_side.is_empty() && !member_side.is_empty());
+    assert!(client_side.iter().all(|e| e.flags & CACHED_F_REPLY == 0));
+    assert!(member_side.iter().all(|e| e.flags & CACHED_F_REPLY != 0));
+    let after = dp.listener_stats("l80").unwrap().unwrap().traffic;
+    assert_eq!(
+        (
+            after.packets_in - before.packets_in,
+            after.bytes_in - before.bytes_in,
+            after.packets_out - before.packets_out,
+            after.bytes_out - before.bytes_out
+        ),
+        (10, bytes.0, 10, bytes.1),
+        "listener counters"
+    );
+    let forwarded = dp.counters().unwrap().class(PacketClass::Forwarded).packets;
+    assert_eq!(forwarded, 2 + 20, "SYN, ACK and the twenty packets");
+}
+
+fn member_str(member: [u8; 4]) -> String {
+    std::net::Ipv4Addr::from(member).to_string()
+}
+
+#[test]
+fn cached_udp_keeps_a_zero_checksum_and_fixes_a_nonzero_one() {
+    require_root!();
+    let mut dp = round_robin();
+    let mut first = None;
+    for i in 0..6u16 {
+        let mut datagram = ipv4_udp(CLIENT, VIP, 5353, 53, b"query with payload");
+        if i % 2 == 1 {
+            // No checksum (allowed over IPv4): must stay without one.
+            datagram[14 + 20 + 6..14 + 20 + 8].copy_from_slice(&[0, 0]);
+        }
+        let (verdict, out) = run(&mut dp, &datagram);
+        assert_eq!(verdict, XdpVerdict::Tx, "datagram {i}");
+        let t = tuple(&out);
+        assert_eq!(*first.get_or_insert_with(|| t.clone()), t, "datagram {i}");
+        if i % 2 == 1 {
+            assert_eq!(out[14 + 20 + 6..14 + 20 + 8], [0, 0], "datagram {i}");
+        }
+        assert_checksums(&out);
+        if i == 0 {
+            // The member answers: the flow is established (UDP flows are promoted then).
+            let (snat_port, member) = (t.1, octets(&t.2));
+            let answer = ipv4_udp(member, SNAT, 8080, snat_port, b"answer");
+            assert_eq!(run(&mut dp, &answer).0, XdpVerdict::Tx);
+        }
+    }
+    assert!(!cached(&dp, CLIENT, 5353).is_empty(), "the flow was cached");
+}
+
+#[test]
+fn a_flow_opened_again_on_the_same_port_is_not_served_from_the_cache() {
+    require_root!();
+    let mut dp = round_robin();
+    let first = connect(&mut dp, 41000);
+    for _ in 0..3 {
+        let (verdict, out) = run(&mut dp, &segment(CLIENT, VIP, 41000, 80, 0x18));
+        assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, first.clone()));
+    }
+    assert!(
+        !cached(&dp, CLIENT, 41000).is_empty(),
+        "the flow was cached"
+    );
+    let member = octets(&first.2);
+    let fin = segment(CLIENT, VIP, 41000, 80, TCP_FIN_ACK);
+    assert_eq!(run(&mut dp, &fin).0, XdpVerdict::Tx);
+    let fin_back = segment(member, SNAT, 8080, first.1, TCP_FIN_ACK);
+    assert_eq!(run(&mut dp, &fin_back).0, XdpVerdict::Tx);
+
+    // Same 5-tuple again (TIME_WAIT reuse): round robin picks the other member, and every
+    // packet of the new flow goes there, none to the old one through a stale cache entry.
+    let second = connect(&mut dp, 41000);
+    assert_ne!(second.2, first.2, "round robin moves to the other member");
+    for i in 0..3 {
+        let (verdict, out) = run(&mut dp, &segment(CLIENT, VIP, 41000, 80, 0x18));
+        assert_eq!(verdict, XdpVerdict::Tx);
+        assert_eq!(tuple(&out), second, "packet {i} of the new flow");
+    }
+    // The old flow's reply direction is gone too: its member's late packets are not ours.
+    let late = segment(member, SNAT, 8080, first.1, 0x18);
+    let (verdict, out) = run(&mut dp, &late);
+    assert_ne!(verdict, XdpVerdict::Tx, "late packet {:?}", tuple(&out));
+}
+
+#[test]
+fn flows_the_agent_deletes_are_not_served_from_the_cache() {
+    require_root!();
+    let mut dp = round_robin();
+    let flow = connect(&mut dp, 42000);
+    for _ in 0..3 {
+        let (verdict, out) = run(&mut dp, &segment(CLIENT, VIP, 42000, 80, 0x18));
+        assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, flow.clone()));
+    }
+    assert!(
+        !cached(&dp, CLIENT, 42000).is_empty(),
+        "the flow was cached"
+    );
+    // The collector, an hour later: the flow is idle and goes.
+    let report = dp
+        .collect_flows(monotonic_ns() + 3_600_000_000_000)
+        .expect("collect");
+    assert!(report.removed >= 2, "{report:?}");
+    let unknown = dp
+        .counters()
+        .unwrap()
+        .dropped(DropReason::UnknownFlow)
+        .packets;
+    let (verdict, _) = run(&mut dp, &segment(CLIENT, VIP, 42000, 80, 0x18));
+    assert_eq!(verdict, XdpVerdict::Drop, "a packet of a deleted flow");
+    assert_eq!(
+        dp.counters()
+            .unwrap()
+            .dropped(DropReason::UnknownFlow)
+            .packets,
+        unknown + 1
+    );
+}
