@@ -8,7 +8,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aya::EbpfLoader;
 use lb_agent::dataplane::{Dataplane, EBPF_OBJECT};
 use lb_common::maps::FLOWS;
 use lb_testkit::{
@@ -155,8 +154,8 @@ fn kill_9_keeps_traffic_flowing_and_a_restart_adopts_the_flows() {
 fn pins_with_another_layout_are_replaced_and_equal_ones_adopted() {
     require_root!();
     let pins = PinDir::new("layout");
-    // A previous "agent" pinned its flow table with another size.
-    let mut loader = EbpfLoader::new();
+    // A previous "agent" pinned its flow table with another size (the rest sized as always).
+    let mut loader = lb_agent::dataplane::loader::object_loader();
     loader.map_max_entries(FLOWS, 1024);
     let old = loader
         .load(EBPF_OBJECT)

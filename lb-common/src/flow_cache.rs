@@ -1,4 +1,4 @@
-//! The per-CPU flow cache in front of `LB_FLOWS`: what the data plane's fast path needs to
+//! The flow cache in front of `LB_FLOWS` (each CPU its own part of `LB_FLOW_CACHE`): what the data plane's fast path needs to
 //! translate a packet of an established IPv4 flow with no call at all (no hash-map lookup, no
 //! clock helper, no subprogram; each call's return is costly on CPUs with return-stack
 //! mitigations). Filled by the full path from an `LB_FLOWS` entry; a hit is only ever a copy
@@ -71,7 +71,7 @@ pub struct FlowCacheSet {
 const _: () = assert!(core::mem::size_of::<FlowCacheSet>() == 128);
 
 /// Sets per CPU: 8,192 sets × 128 bytes = 1 MiB per possible CPU, 16,384 cached flow
-/// directions per CPU.
+/// directions per CPU. `LB_FLOW_CACHE` holds CPU `c`'s sets at `c * FLOW_CACHE_SETS ..`.
 pub const FLOW_CACHE_SETS: u32 = 8_192;
 const _: () = assert!(FLOW_CACHE_SETS.is_power_of_two());
 

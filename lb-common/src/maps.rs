@@ -32,8 +32,9 @@ pub const FLOWS: &str = "LB_FLOWS";
 /// this table, never [`FLOWS`]; the client's first ACK (TCP) or the member's first answer
 /// (UDP) moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
 pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
-/// Per-CPU array of `FlowCacheSet` (`flow_cache::FLOW_CACHE_SETS`): established IPv4 flows
-/// the fast path translates without a hash lookup (see `flow_cache`). Writer and reader: XDP.
+/// Array of `FlowCacheSet`, `flow_cache::FLOW_CACHE_SETS` per CPU (CPU-major; the agent sets
+/// its size for the host's possible CPUs): established IPv4 flows the fast path translates
+/// without a hash lookup (see `flow_cache`). Writer and reader: XDP.
 pub const FLOW_CACHE: &str = "LB_FLOW_CACHE";
 /// Array of u32 generations (`flow_cache::FLOW_GEN_SIZE`) that invalidate [`FLOW_CACHE`]
 /// entries. Writers: XDP (buckets, atomic) and agent (epoch).

@@ -7,13 +7,17 @@
 
 use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
-use aya_ebpf::{bindings::xdp_action, helpers::bpf_jiffies64, programs::XdpContext};
+use aya_ebpf::{
+    bindings::xdp_action,
+    helpers::{bpf_get_smp_processor_id, bpf_jiffies64},
+    programs::XdpContext,
+};
 use lb_common::{
     addr::{IPPROTO_TCP, IPPROTO_UDP},
     flow::FlowKey,
     flow_cache::{
-        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_JIFFIES, FLOW_GEN_EPOCH,
-        FlowCacheSet,
+        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_JIFFIES, FLOW_CACHE_SETS,
+        FLOW_GEN_EPOCH, FlowCacheSet,
     },
     stats::PacketClass,
     vip::addr_filter_slot,
@@ -110,6 +114,19 @@ fn current_generation(hash: u32) -> u32 {
     flow_cache::generation(bucket, epoch)
 }
 
+/// This CPU's set for a flow hash in `LB_FLOW_CACHE`. A plain array partitioned by CPU rather
+/// than a per-CPU array: the lookup is one address computation, where a per-CPU array first
+/// loads the element's per-CPU pointer (a second cache miss per packet with many flows). A
+/// CPU beyond the map's size (the agent sizes it for every possible CPU) finds nothing and
+/// takes the full path.
+#[inline(always)]
+fn cache_index(hash: u32) -> u32 {
+    // SAFETY: plain helper call (inlined by the verifier).
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    cpu.wrapping_mul(FLOW_CACHE_SETS)
+        .wrapping_add(flow_cache::set_of(hash))
+}
+
 /// Translates and sends the packet if this CPU's cache holds its flow; `None` otherwise (the
 /// packet is untouched then).
 #[inline(always)]
@@ -146,7 +163,7 @@ pub fn established_v4(ctx: &XdpContext) -> Option<u32> {
     let saddr = load::<u32, 26>(p);
     let ports = load::<u32, 34>(p);
     let hash = flow_cache::hash(saddr, daddr, ports);
-    let set = LB_FLOW_CACHE.get_ptr(flow_cache::set_of(hash))?;
+    let set = LB_FLOW_CACHE.get_ptr(cache_index(hash))?;
     let generation = current_generation(hash);
     // SAFETY: plain helper call (inlined by the verifier: a load of `jiffies`).
     let now = unsafe { bpf_jiffies64() } as u32;
@@ -263,7 +280,7 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     let ports = ports_word(s.key.sport, s.key.dport);
     let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
     let hash = flow_cache::hash(src, dst, ports);
-    let Some(set) = LB_FLOW_CACHE.get_ptr_mut(flow_cache::set_of(hash)) else {
+    let Some(set) = LB_FLOW_CACHE.get_ptr_mut(cache_index(hash)) else {
         return;
     };
     // SAFETY: plain helper call (inlined by the verifier).

@@ -66,10 +66,10 @@ pub static LB_FLOWS: LruHashMap<FlowKey, FlowValue> = LruHashMap::with_max_entri
 pub static LB_SYN_FLOWS: LruHashMap<FlowKey, FlowValue> =
     LruHashMap::with_max_entries(SYN_FLOWS_SIZE, 0);
 
-/// Established IPv4 flows by set, per CPU (see `fast.rs`). Writer and reader: `lb_xdp`.
+/// Established IPv4 flows: `FLOW_CACHE_SETS` sets per CPU, CPU by CPU (see `fast.rs`); the
+/// agent sizes it for the host's CPUs at load. Writer and reader: `lb_xdp`.
 #[map]
-pub static LB_FLOW_CACHE: PerCpuArray<FlowCacheSet> =
-    PerCpuArray::with_max_entries(FLOW_CACHE_SETS, 0);
+pub static LB_FLOW_CACHE: Array<FlowCacheSet> = Array::with_max_entries(FLOW_CACHE_SETS, 0);
 
 /// Generations of the flow cache: buckets (bumped by `lb_xdp`) and the agent's epoch.
 #[map]

@@ -1,8 +1,8 @@
-//! The agent's side of the data plane's per-CPU flow cache (`lb_common::flow_cache`): it
+//! The agent's side of the data plane's flow cache (`lb_common::flow_cache`): it
 //! bumps the epoch in `LB_FLOW_GEN` whenever it deletes or writes flow entries or changes
 //! the maps a cached translation was derived from, so that no CPU keeps using such an entry.
 
-use aya::maps::{Array, MapData, PerCpuArray};
+use aya::maps::{Array, MapData};
 use lb_common::{
     flow_cache::{CachedFlow, FLOW_GEN_EPOCH, FlowCacheSet},
     maps::{FLOW_CACHE, FLOW_GEN},
@@ -33,7 +33,7 @@ impl Dataplane {
 
 impl Dataplane {
     /// Every filled entry of the flow cache, of every CPU (fresh or not; for tests and
-    /// diagnostics: it reads all `FLOW_CACHE_SETS` sets).
+    /// diagnostics: it reads all `FLOW_CACHE_SETS` sets of every CPU).
     pub fn cached_flows(&self) -> Result<Vec<CachedFlow>, DataplaneError> {
         let map_err = |source| DataplaneError::Map {
             name: FLOW_CACHE,
@@ -43,13 +43,11 @@ impl Dataplane {
             .ebpf
             .map(FLOW_CACHE)
             .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE })?;
-        let sets: PerCpuArray<&MapData, FlowCacheSet> =
-            PerCpuArray::try_from(map).map_err(map_err)?;
+        let sets: Array<&MapData, FlowCacheSet> = Array::try_from(map).map_err(map_err)?;
         let mut cached = Vec::new();
-        for set in 0..sets.len() {
-            for cpu in sets.get(&set, 0).map_err(map_err)?.iter() {
-                cached.extend(cpu.ways.iter().filter(|e| e.proto != 0).copied());
-            }
+        for set in sets.iter() {
+            let set = set.map_err(map_err)?;
+            cached.extend(set.ways.iter().filter(|e| e.proto != 0).copied());
         }
         Ok(cached)
     }

@@ -19,9 +19,12 @@ use aya::{
         xdp::{XdpLink, XdpLinkId},
     },
 };
-use lb_common::maps::{
-    DROP_PROGRAM, FLOOR_REDIRECT, FLOWS, PASS_PROGRAM, REDIRECT_PROGRAM, SYN_FLOWS, TC_PROGRAM,
-    TX_PROGRAM, XDP_PROGRAM,
+use lb_common::{
+    flow_cache::FLOW_CACHE_SETS,
+    maps::{
+        DROP_PROGRAM, FLOOR_REDIRECT, FLOW_CACHE, FLOWS, PASS_PROGRAM, REDIRECT_PROGRAM, SYN_FLOWS,
+        TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
+    },
 };
 
 use super::{
@@ -68,6 +71,17 @@ pub struct Dataplane {
     pin_dir: Option<PathBuf>,
 }
 
+/// A loader for the data-plane object, with the maps sized for this host: the flow cache gets
+/// `FLOW_CACHE_SETS` sets for every possible CPU (the object declares one CPU's worth).
+pub fn object_loader() -> EbpfLoader<'static> {
+    // Possible CPUs, as the kernel numbers them (`/sys/devices/system/cpu/possible`); were that
+    // unreadable, CPUs beyond the first would only find no cache and take the full path.
+    let cpus = aya::util::nr_cpus().map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let mut loader = EbpfLoader::new();
+    loader.map_max_entries(FLOW_CACHE, FLOW_CACHE_SETS.saturating_mul(cpus.max(1)));
+    loader
+}
+
 impl Dataplane {
     /// Loads and verifies the embedded object. Needs root (or CAP_BPF + CAP_NET_ADMIN).
     pub fn load() -> Result<Self, DataplaneError> {
@@ -79,7 +93,7 @@ impl Dataplane {
         if object.is_empty() {
             return Err(DataplaneError::EmptyObject);
         }
-        Self::with_ebpf(EbpfLoader::new().load(object)?, None)
+        Self::with_ebpf(object_loader().load(object)?, None)
     }
 
     /// Loads the embedded object (unpinned) with flow tables of the given sizes instead of
@@ -88,7 +102,7 @@ impl Dataplane {
         if EBPF_OBJECT.is_empty() {
             return Err(DataplaneError::EmptyObject);
         }
-        let ebpf = EbpfLoader::new()
+        let ebpf = object_loader()
             .map_max_entries(FLOWS, flows)
             .map_max_entries(SYN_FLOWS, syn_flows)
             .load(EBPF_OBJECT)?;

@@ -12,7 +12,7 @@ use std::{
 };
 
 use aya::{
-    Ebpf, EbpfLoader,
+    Ebpf,
     maps::{Map, MapData, MapInfo},
 };
 
@@ -115,7 +115,7 @@ pub fn prepare(
     check_bpffs(dir)?;
     std::fs::create_dir_all(dir.join(LINKS)).map_err(io_err(dir))?;
     // Learn the object's layouts by creating its maps once, unpinned.
-    let staging = EbpfLoader::new().load(object)?;
+    let staging = super::loader::object_loader().load(object)?;
     let mut paths = BTreeMap::new();
     let mut adoption = Adoption::default();
     for (name, map) in staging.maps() {
@@ -157,7 +157,7 @@ pub fn prepare(
 
 /// Loads `object` with every map pinned under the prepared paths.
 pub fn load(object: &[u8], paths: &BTreeMap<String, PathBuf>) -> Result<Ebpf, DataplaneError> {
-    let mut loader = EbpfLoader::new();
+    let mut loader = super::loader::object_loader();
     for (name, path) in paths {
         loader.map_pin_path(name.as_str(), path.as_path());
     }

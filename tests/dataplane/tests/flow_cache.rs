@@ -1,4 +1,4 @@
-//! The per-CPU flow cache (the fast path for established IPv4 flows, `lb-ebpf/src/fast.rs`):
+//! The flow cache (the fast path for established IPv4 flows, `lb-ebpf/src/fast.rs`):
 //! through the real object with BPF_PROG_TEST_RUN. Cached packets must come out exactly as the
 //! full path translates them and be counted the same; a flow that is replaced, or deleted by
 //! the agent, must never be served from a cache entry filled before.
