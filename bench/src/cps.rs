@@ -1,21 +1,18 @@
-//! TCP connections per second through the VIP on the namespace topology (`LbTopology`: client
-//! → lb → member), for HAProxy in TCP mode (Debian's `haproxy`, run in the lb namespace) and
-//! for the data plane (XDP full NAT, no proxy), with the machine's CPU use during each run.
+//! TCP connections per second on the namespace topology (`LbTopology`: client → lb → member)
+//! in three configurations: plain routing (no load balancer: the client connects to the member
+//! through the lb namespace as a router), HAProxy in TCP mode (Debian's `haproxy`, in the lb
+//! namespace) and the data plane (XDP full NAT, no proxy), with the machine's CPU use.
 //!
-//! Each connection is a real TCP connection from the client namespace: connect to VIP:80, read
-//! the member's one-line answer, close. Workers run back to back for a fixed time; the figure
-//! is completed connections per second of wall time. The member's server (one thread per
-//! client worker: write a line, wait for the client's close) is fast enough that the path in
-//! between is what is measured. CPU is the busy share of all CPUs from `/proc/stat`: the machine's, so it includes
-//! client and member (and anything else running on the host).
+//! Each connection is a real TCP connection from the client namespace: connect, read the
+//! member's one-line answer, close. The client keeps 64 in flight on one event loop per CPU,
+//! and the member serves them the same way, for a fixed time; the figure is completed
+//! connections per second of wall time. CPU is the busy share of all CPUs from `/proc/stat`:
+//! the machine's, so it includes client and member, which share the CPUs with what is
+//! measured. The plain-routing run shows what they cost by themselves: subtracted from the
+//! other runs' CPU per connection, it leaves what the load balancer adds.
 
 use std::{
-    io::{Read as _, Write as _},
-    net::{SocketAddr, TcpListener, TcpStream},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    net::SocketAddr,
     time::{Duration, Instant},
 };
 
@@ -23,6 +20,10 @@ use anyhow::{Context as _, ensure};
 use lb_agent::dataplane::{AttachMode, Dataplane};
 use lb_proto::DesiredState;
 use lb_testkit::{LbTopology, Netns, topology::VIP_V4};
+use tokio::{
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    net::{TcpListener, TcpStream},
+};
 
 use crate::stats::Stat;
 
@@ -30,83 +31,115 @@ use crate::stats::Stat;
 pub struct Effort {
     pub samples: usize,
     pub seconds: f64,
-    /// Concurrent client connections (blocking workers).
-    pub workers: usize,
+    /// Connections the client keeps in flight at any time.
+    pub concurrency: usize,
+    /// Event loops (threads) of the client, and of the member's server.
+    pub loops: usize,
 }
 
-/// Connections/s and CPU busy % for both, min/median/max over samples.
+/// What one configuration achieved, min/median/max over samples.
+pub struct Run {
+    /// Completed connections per second.
+    pub cps: Stat,
+    /// Busy share of all CPUs, %.
+    pub cpu_busy_pct: Stat,
+    /// CPU time of the whole machine per completed connection, µs.
+    pub cpu_us_per_conn: Stat,
+}
+
+/// The three configurations on one topology.
 pub struct Cps {
-    pub haproxy: Option<(Stat, Stat)>,
-    pub lb: (Stat, Stat),
+    /// No load balancer: the client connects to the member, the lb namespace only routes. What
+    /// client, member and forwarding cost by themselves.
+    pub direct: Run,
+    pub haproxy: Option<Run>,
+    pub lb: Run,
+}
+
+/// One sample's figures.
+struct Sample {
+    cps: f64,
+    cpu_busy_pct: f64,
+    cpu_us_per_conn: f64,
 }
 
 const MEMBER: &str = "198.18.1.11:8080";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A single-threaded event loop (client and member each run one, on their own thread in their
+/// own namespace): the load generator should cost as little as possible per connection, since
+/// it shares the machine's two CPUs with what it measures; a blocking thread per connection
+/// spends most of its time switching threads.
+fn event_loop() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// The member's server: one line per connection, then waits for the client to close first
 /// (so TIME_WAIT stays on the client side, where `tcp_tw_reuse` recycles it; a member-side
-/// TIME_WAIT would refuse SNAT ports reused within a minute). Threads block in `accept` (a
-/// polling accept would add its sleep to connections that arrive meanwhile) and stop when
-/// dropped: the listening socket is shut down, which wakes them.
+/// TIME_WAIT would refuse SNAT ports reused within a minute). Stops when dropped.
 struct Server {
-    stop: Arc<AtomicBool>,
-    listener: TcpListener,
+    stop: tokio::sync::watch::Sender<bool>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    fn start(ns: &Netns, threads: usize) -> anyhow::Result<Self> {
+    fn start(ns: &Netns, loops: usize) -> anyhow::Result<Self> {
         let addr: SocketAddr = MEMBER.parse()?;
+        // Bound in the member's namespace; the connections it accepts live there too, whatever
+        // thread serves them.
         let listener = ns
-            .enter(|| TcpListener::bind(addr))
+            .enter(|| std::net::TcpListener::bind(addr))
             .context("bind member")?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut handles = Vec::new();
-        for _ in 0..threads {
+        listener.set_nonblocking(true)?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut threads = Vec::new();
+        for _ in 0..loops {
             let listener = listener.try_clone()?;
-            let flag = stop.clone();
-            handles.push(std::thread::spawn(move || serve(&listener, &flag)));
+            let rt = event_loop()?;
+            let mut stopped = stopped.clone();
+            threads.push(std::thread::spawn(move || {
+                rt.block_on(async move {
+                    let listener = match TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("[bench] member server: {e}");
+                            return;
+                        }
+                    };
+                    tokio::select! {
+                        () = serve(listener) => {}
+                        _ = stopped.changed() => {}
+                    }
+                });
+            }));
         }
-        Ok(Self {
-            stop,
-            listener,
-            threads: handles,
-        })
+        Ok(Self { stop, threads })
     }
 }
 
-fn serve(listener: &TcpListener, stop: &AtomicBool) {
-    let mut buf = [0u8; 64];
-    while !stop.load(Ordering::Relaxed) {
-        match listener.accept() {
-            Ok((mut s, _)) => {
-                // A client gone early is its business: errors just end the connection.
-                let _answered = s
-                    .set_read_timeout(Some(CONNECT_TIMEOUT))
-                    .and_then(|()| s.write_all(b"m1\n"))
-                    .and_then(|()| s.read(&mut buf));
-            }
-            // Shut down (the loop ends), or a transient accept error.
-            Err(_) => {
-                if !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
+async fn serve(listener: TcpListener) {
+    loop {
+        // A transient accept error (e.g. out of descriptors) just skips that connection.
+        let Ok((mut s, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            // A client gone early is its business: errors just end the connection.
+            let _answered = tokio::time::timeout(CONNECT_TIMEOUT, async {
+                s.write_all(b"m1\n").await?;
+                s.read(&mut buf).await
+            })
+            .await;
+        });
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        // SAFETY: shutdown(2) on the listening socket this struct owns (open until it drops):
-        // every thread blocked in accept returns with an error and sees the stop flag.
-        unsafe {
-            libc::shutdown(
-                std::os::fd::AsRawFd::as_raw_fd(&self.listener),
-                libc::SHUT_RDWR,
-            );
-        }
+        let _sent = self.stop.send(true);
         for t in self.threads.drain(..) {
             if t.join().is_err() {
                 eprintln!("[bench] member server thread panicked");
@@ -132,81 +165,125 @@ fn cpu_jiffies() -> (u64, u64) {
     (total - idle, total)
 }
 
-/// One sample: workers in the client namespace connect for `seconds`; returns (connections
-/// per second, CPU busy %).
-fn sample(client: &Netns, effort: &Effort) -> anyhow::Result<(f64, f64)> {
-    let target: SocketAddr = format!("{VIP_V4}:80").parse()?;
-    let done = AtomicU64::new(0);
-    let failed = AtomicU64::new(0);
+/// One sample: the client keeps `concurrency` connections to `target` in flight for
+/// `seconds`.
+fn sample(client: &Netns, target: SocketAddr, effort: &Effort) -> anyhow::Result<Sample> {
     let (busy0, total0) = cpu_jiffies();
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(effort.seconds);
-    client.enter(|| {
-        std::thread::scope(|scope| {
-            for _ in 0..effort.workers {
+    // One event loop per CPU, each on its own thread in the client namespace.
+    let per_loop = effort.concurrency.div_ceil(effort.loops).max(1);
+    let counts = std::thread::scope(|scope| {
+        let loops: Vec<_> = (0..effort.loops)
+            .map(|_| {
                 scope.spawn(|| {
-                    let mut buf = [0u8; 64];
-                    while Instant::now() < deadline {
-                        // Read the member's line, then close first.
-                        let ok = TcpStream::connect_timeout(&target, CONNECT_TIMEOUT).and_then(
-                            |mut s| {
-                                s.set_read_timeout(Some(CONNECT_TIMEOUT))?;
-                                let mut got = 0;
-                                while got < 3 {
-                                    match s.read(&mut buf[got..])? {
-                                        0 => break,
-                                        n => got += n,
-                                    }
-                                }
-                                Ok(got >= 3)
-                            },
-                        );
-                        if matches!(ok, Ok(true)) {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                });
-            }
-        });
-    });
+                    client.enter(|| -> anyhow::Result<(u64, u64)> {
+                        let rt = event_loop()?;
+                        Ok(rt.block_on(async {
+                            let mut tasks = tokio::task::JoinSet::new();
+                            for _ in 0..per_loop {
+                                tasks.spawn(connections_until(target, deadline));
+                            }
+                            let (mut done, mut failed) = (0, 0);
+                            while let Some(counts) = tasks.join_next().await {
+                                // A panicked task counts as nothing done.
+                                let (d, f) = counts.unwrap_or((0, 1));
+                                done += d;
+                                failed += f;
+                            }
+                            (done, failed)
+                        }))
+                    })
+                })
+            })
+            .collect();
+        loops
+            .into_iter()
+            .map(|l| {
+                l.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a client loop panicked")))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let (done, failed) = counts
+        .iter()
+        .fold((0, 0), |(d, f), &(d1, f1)| (d + d1, f + f1));
     let secs = started.elapsed().as_secs_f64();
     let (busy1, total1) = cpu_jiffies();
-    let done = done.into_inner();
-    let failed = failed.into_inner();
     ensure!(
         failed * 100 <= done.max(1),
         "{failed} of {} connections failed",
         done + failed
     );
-    let cpu = 100.0 * (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64;
-    Ok((done as f64 / secs, cpu))
+    let busy = (busy1 - busy0) as f64;
+    Ok(Sample {
+        cps: done as f64 / secs,
+        cpu_busy_pct: 100.0 * busy / (total1 - total0).max(1) as f64,
+        cpu_us_per_conn: busy / USER_HZ * 1e6 / done.max(1) as f64,
+    })
+}
+
+/// Clock ticks per second of `/proc/stat` (USER_HZ, 100 on every Linux architecture).
+const USER_HZ: f64 = 100.0;
+
+/// One connection after the other until `deadline`: connect, read the member's line, close
+/// first. Returns (completed, failed).
+async fn connections_until(target: SocketAddr, deadline: Instant) -> (u64, u64) {
+    let (mut done, mut failed) = (0, 0);
+    let mut buf = [0u8; 64];
+    while Instant::now() < deadline {
+        let one = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            let mut s = TcpStream::connect(target).await?;
+            let mut got = 0;
+            while got < 3 {
+                match s.read(&mut buf[got..]).await? {
+                    0 => break,
+                    n => got += n,
+                }
+            }
+            Ok::<_, std::io::Error>(got >= 3)
+        })
+        .await;
+        if matches!(one, Ok(Ok(true))) {
+            done += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    (done, failed)
 }
 
 fn samples(
     client: &Netns,
+    target: SocketAddr,
     effort: &Effort,
     mut between: impl FnMut(),
-) -> anyhow::Result<(Stat, Stat)> {
-    let mut cps = Vec::new();
-    let mut cpu = Vec::new();
+) -> anyhow::Result<Run> {
+    let mut all = Vec::new();
     for _ in 0..effort.samples {
-        let (c, u) = sample(client, effort)?;
-        cps.push(c);
-        cpu.push(u);
+        all.push(sample(client, target, effort)?);
         between();
     }
-    Ok((Stat::of(&cps), Stat::of(&cpu)))
+    let stat = |f: fn(&Sample) -> f64| Stat::of(&all.iter().map(f).collect::<Vec<_>>());
+    Ok(Run {
+        cps: stat(|s| s.cps),
+        cpu_busy_pct: stat(|s| s.cpu_busy_pct),
+        cpu_us_per_conn: stat(|s| s.cpu_us_per_conn),
+    })
+}
+
+/// VIP:80.
+fn vip() -> anyhow::Result<SocketAddr> {
+    Ok(format!("{VIP_V4}:80").parse()?)
 }
 
 /// Waits until VIP:80 accepts connections from the client namespace.
 fn wait_for_vip(client: &Netns) -> anyhow::Result<()> {
-    let target: SocketAddr = format!("{VIP_V4}:80").parse()?;
+    let target = vip()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if client
-            .enter(|| TcpStream::connect_timeout(&target, CONNECT_TIMEOUT))
+            .enter(|| std::net::TcpStream::connect_timeout(&target, CONNECT_TIMEOUT))
             .is_ok()
         {
             return Ok(());
@@ -232,7 +309,7 @@ backend members
 ";
 
 /// HAProxy in TCP mode in the lb namespace (`None` when haproxy is not installed).
-fn haproxy(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Option<(Stat, Stat)>> {
+fn haproxy(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Option<Run>> {
     if !std::path::Path::new("/usr/sbin/haproxy").exists() {
         eprintln!("[bench] haproxy not installed (cargo xtask setup installs it): skipped");
         return Ok(None);
@@ -244,7 +321,7 @@ fn haproxy(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Option<(Stat, S
         let _proxy = topo
             .lb
             .spawn("/usr/sbin/haproxy", &["-db", "-q", "-f", &cfg_arg]);
-        wait_for_vip(&topo.client).and_then(|()| samples(&topo.client, effort, || {}))
+        wait_for_vip(&topo.client).and_then(|()| samples(&topo.client, vip()?, effort, || {}))
     };
     std::fs::remove_file(&cfg).with_context(|| format!("removing {}", cfg.display()))?;
     result.map(Some)
@@ -265,7 +342,7 @@ fn lb_state() -> anyhow::Result<DesiredState> {
     Ok(DesiredState::from_json(json.to_string().as_bytes())?)
 }
 
-fn data_plane(topo: &LbTopology, effort: &Effort) -> anyhow::Result<(Stat, Stat)> {
+fn data_plane(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Run> {
     let mut dp = topo.lb.enter(|| -> anyhow::Result<Dataplane> {
         let mut dp = Dataplane::load()?;
         dp.attach("eth0", AttachMode::Native)?;
@@ -277,14 +354,29 @@ fn data_plane(topo: &LbTopology, effort: &Effort) -> anyhow::Result<(Stat, Stat)
     }
     dp.apply(&lb_state()?)?;
     wait_for_vip(&topo.client)?;
-    samples(&topo.client, effort, || {
+    let result = samples(&topo.client, vip()?, effort, || {
         // Between samples: forget the closed flows, so SNAT ports are free again.
         std::thread::sleep(Duration::from_millis(1100));
         let now = lb_agent::dataplane::gc::monotonic_ns();
         if let Err(e) = dp.collect_flows(now) {
             eprintln!("[bench] flow collection failed: {e}");
         }
-    })
+    });
+    // Drops during the run explain a low figure (each dropped SYN is a 1 s retransmit).
+    let counters = dp.counters()?;
+    let drops: Vec<String> = lb_common::drop::DropReason::ALL
+        .iter()
+        .map(|&r| (r, counters.dropped(r).packets))
+        .filter(|&(_, n)| n > 0)
+        .map(|(r, n)| format!("{} {n}", r.as_str()))
+        .collect();
+    if !drops.is_empty() {
+        eprintln!(
+            "[bench] data-plane drops during the TCP runs: {}",
+            drops.join(", ")
+        );
+    }
+    result
 }
 
 /// Runs both on one topology: HAProxy first, then the data plane (attached for its run only).
@@ -295,8 +387,24 @@ pub fn run(effort: &Effort) -> anyhow::Result<Cps> {
         ns.sysctl("net.ipv4.tcp_tw_reuse", "1");
     }
     topo.members[0].sysctl("net.core.somaxconn", "4096");
-    let _server = Server::start(&topo.members[0], effort.workers)?;
+    let _server = Server::start(&topo.members[0], effort.loops)?;
+    let direct = direct(&topo, effort)?;
     let haproxy = haproxy(&topo, effort)?;
     let lb = data_plane(&topo, effort)?;
-    Ok(Cps { haproxy, lb })
+    Ok(Cps {
+        direct,
+        haproxy,
+        lb,
+    })
+}
+
+/// Plain routing: the client connects to the member itself, through the lb namespace as a
+/// router (the routes are added for this run; they do not matter to the others, where the
+/// client only talks to the VIP and the member only to the lb's SNAT address).
+fn direct(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Run> {
+    topo.lb.sysctl("net.ipv4.ip_forward", "1");
+    topo.client
+        .ip(&["route", "add", "198.18.1.0/24", "via", "198.18.0.2"]);
+    topo.members[0].ip(&["route", "add", "198.18.0.0/24", "via", "198.18.1.1"]);
+    samples(&topo.client, MEMBER.parse()?, effort, || {})
 }

@@ -86,28 +86,29 @@ fn main() -> anyhow::Result<()> {
             cps::run(&cps::Effort {
                 samples: if quick { 2 } else { 5 },
                 seconds: if quick { 1.0 } else { 2.0 },
-                workers: 8,
+                concurrency: 64,
+                loops: std::thread::available_parallelism().map_or(2, usize::from),
             })
             .context("TCP connection-rate benchmark")?,
         )
     } else {
         None
     };
-    let (haproxy, lb) = cps.map_or((None, None), |c| (c.haproxy, Some(c.lb)));
-    let (haproxy_cps, haproxy_cpu) = haproxy.unzip();
-    let (lb_cps, lb_cpu) = lb.unzip();
+    let (direct, haproxy, lb) = cps.map_or((None, None, None), |c| {
+        (Some(c.direct), c.haproxy, Some(c.lb))
+    });
+    let pick = |f: fn(&cps::Run) -> &stats::Stat| report::TcpFigure {
+        direct: direct.as_ref().map(|r| *f(r)),
+        haproxy: haproxy.as_ref().map(|r| *f(r)),
+        lb: lb.as_ref().map(|r| *f(r)),
+    };
     let report = report::Report {
         testrun_ns: testrun,
         live_mpps: live,
         live_program_ns,
-        tcp_cps: report::TcpCps {
-            haproxy: haproxy_cps,
-            lb: lb_cps,
-        },
-        tcp_cpu_busy_pct: report::TcpCpu {
-            haproxy: haproxy_cpu,
-            lb: lb_cpu,
-        },
+        tcp_cps: pick(|r| &r.cps),
+        tcp_cpu_busy_pct: pick(|r| &r.cpu_busy_pct),
+        tcp_cpu_us_per_conn: pick(|r| &r.cpu_us_per_conn),
     };
     report.write(&cli.out)?;
     println!("{}", report.markdown());
