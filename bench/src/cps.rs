@@ -227,12 +227,19 @@ fn sample(client: &Netns, target: SocketAddr, effort: &Effort) -> anyhow::Result
 const USER_HZ: f64 = 100.0;
 
 /// One connection after the other until `deadline`: connect, read the member's line, close
-/// first. Returns (completed, failed).
+/// first. Returns (completed, failed). The sample ends at `deadline` sharp: a connection still
+/// under way then is abandoned and counted as neither (were it waited for, a SYN lost just
+/// before the end would stretch the sample by a whole retransmission timeout of idle CPUs).
 async fn connections_until(target: SocketAddr, deadline: Instant) -> (u64, u64) {
     let (mut done, mut failed) = (0, 0);
     let mut buf = [0u8; 64];
-    while Instant::now() < deadline {
-        let one = tokio::time::timeout(CONNECT_TIMEOUT, async {
+    let end = tokio::time::Instant::from_std(deadline);
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= end {
+            break;
+        }
+        let one = tokio::time::timeout_at((now + CONNECT_TIMEOUT).min(end), async {
             let mut s = TcpStream::connect(target).await?;
             let mut got = 0;
             while got < 3 {
@@ -244,10 +251,10 @@ async fn connections_until(target: SocketAddr, deadline: Instant) -> (u64, u64) 
             Ok::<_, std::io::Error>(got >= 3)
         })
         .await;
-        if matches!(one, Ok(Ok(true))) {
-            done += 1;
-        } else {
-            failed += 1;
+        match one {
+            Ok(Ok(true)) => done += 1,
+            Err(_) if tokio::time::Instant::now() >= end => break,
+            _ => failed += 1,
         }
     }
     (done, failed)

@@ -200,8 +200,10 @@ impl Report {
                 "\nCPU the load balancer adds per connection (its run minus plain routing, \
                  medians): HAProxy {hx:.0} µs, data plane {lx:.0} µs"
             );
-            if lx > 0.0 {
+            if lx >= 1.0 {
                 md += &format!(" ({:.1}× less)", hx / lx);
+            } else {
+                md += " (within the noise of the plain-routing figure)";
             }
             md += &format!(
                 ". Client, member and routing cost {:.0} µs per connection on the same CPUs, \
