@@ -269,8 +269,10 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProg
                 "XDP processed {processed} frames but forwarded {forwarded} (counters: {:?})",
                 dp.counters()?
             );
+            // A veth drops frames sent into it while its peer's ring is full (the floors'
+            // frames too); more than a few in ten thousand would be frames sent the wrong way.
             ensure!(
-                sunk >= forwarded,
+                sunk * 10_000 >= forwarded * 9_990,
                 "{forwarded} frames forwarded but only {sunk} reached the expected far end"
             );
             samples.push(forwarded as f64 / secs / 1e6);
