@@ -270,9 +270,10 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProg
                 dp.counters()?
             );
             // A veth drops frames sent into it while its peer's ring is full (the floors'
-            // frames too); more than a few in ten thousand would be frames sent the wrong way.
+            // frames too, uncounted): up to a few in a thousand. Frames sent the wrong way
+            // would all be missing.
             ensure!(
-                sunk * 10_000 >= forwarded * 9_990,
+                sunk * 100 >= forwarded * 99,
                 "{forwarded} frames forwarded but only {sunk} reached the expected far end"
             );
             samples.push(forwarded as f64 / secs / 1e6);
