@@ -55,6 +55,18 @@ fn connect(dp: &mut Dataplane, port: u16) -> (String, u16, String, u16) {
     tuple(&ack)
 }
 
+/// Opens a flow and sends three more client packets, so that it is in the flow cache;
+/// returns its translation.
+fn connect_and_cache(dp: &mut Dataplane, port: u16) -> (String, u16, String, u16) {
+    let flow = connect(dp, port);
+    for _ in 0..3 {
+        let (verdict, out) = run(dp, &segment(CLIENT, VIP, port, 80, 0x18));
+        assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, flow.clone()));
+    }
+    assert!(!cached(dp, CLIENT, port).is_empty(), "the flow was cached");
+    flow
+}
+
 /// Cached entries of the flow direction that arrives as `src:sport`.
 fn cached(dp: &Dataplane, src: [u8; 4], sport: u16) -> Vec<CachedFlow> {
     dp.cached_flows()
@@ -149,15 +161,7 @@ fn cached_udp_keeps_a_zero_checksum_and_fixes_a_nonzero_one() {
 fn a_flow_opened_again_on_the_same_port_is_not_served_from_the_cache() {
     require_root!();
     let mut dp = round_robin();
-    let first = connect(&mut dp, 41000);
-    for _ in 0..3 {
-        let (verdict, out) = run(&mut dp, &segment(CLIENT, VIP, 41000, 80, 0x18));
-        assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, first.clone()));
-    }
-    assert!(
-        !cached(&dp, CLIENT, 41000).is_empty(),
-        "the flow was cached"
-    );
+    let first = connect_and_cache(&mut dp, 41000);
     let member = octets(&first.2);
     let fin = segment(CLIENT, VIP, 41000, 80, TCP_FIN_ACK);
     assert_eq!(run(&mut dp, &fin).0, XdpVerdict::Tx);
@@ -183,15 +187,7 @@ fn a_flow_opened_again_on_the_same_port_is_not_served_from_the_cache() {
 fn flows_the_agent_deletes_are_not_served_from_the_cache() {
     require_root!();
     let mut dp = round_robin();
-    let flow = connect(&mut dp, 42000);
-    for _ in 0..3 {
-        let (verdict, out) = run(&mut dp, &segment(CLIENT, VIP, 42000, 80, 0x18));
-        assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, flow.clone()));
-    }
-    assert!(
-        !cached(&dp, CLIENT, 42000).is_empty(),
-        "the flow was cached"
-    );
+    connect_and_cache(&mut dp, 42000);
     // The collector, an hour later: the flow is idle and goes.
     let report = dp
         .collect_flows(monotonic_ns() + 3_600_000_000_000)
