@@ -14,7 +14,7 @@ use lb_common::{
 };
 
 use crate::{
-    fast, handshake,
+    cache, handshake,
     maps::{LB_ACL, LB_BACKENDS, LB_FLOWS, LB_SYN_FLOWS, LB_VIPS},
     mem,
     parse::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN},
@@ -126,8 +126,8 @@ pub fn lookup_or_create(
         mem::rewrite_from(&mut s.rewrite, v);
         mem::reversed_key(&mut s.other, &s.rewrite, proto, s.key.family);
         if s.key.family == FAMILY_V4 {
-            fast::invalidate(&s.other);
-            fast::invalidate(&s.key);
+            cache::invalidate(&s.other);
+            cache::invalidate(&s.key);
         }
         let _removed = LB_FLOWS.remove(&s.other);
         let _removed = LB_FLOWS.remove(&s.key);
@@ -278,8 +278,8 @@ fn create(
     if s.key.family == FAMILY_V4 {
         // A flow the LRU evicted from `LB_FLOWS` may still sit in some CPU's cache under
         // either of the new flow's keys.
-        fast::invalidate(&s.key);
-        fast::invalidate(&s.other);
+        cache::invalidate(&s.key);
+        cache::invalidate(&s.other);
     }
     // The flow counts (active, opened) once promoted (`handshake::promote`).
     set_rewrite(s, false);

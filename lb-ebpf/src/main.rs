@@ -10,6 +10,7 @@
     reason = "core_intrinsics is the only atomic add on BPF"
 )]
 
+mod cache;
 mod fast;
 mod flow;
 mod fwd;
@@ -23,6 +24,7 @@ mod scratch;
 mod select;
 mod stats;
 mod vlan;
+mod wire;
 
 use aya_ebpf::{
     bindings::{TC_ACT_OK, xdp_action},
@@ -149,7 +151,7 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     let tagged = ip.l3_off != ETH_HLEN;
     let v4 = ip.family == FAMILY_V4;
     if v4 {
-        fast::note_generation(s);
+        cache::note_generation(s);
     }
     let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg, tagged)? else {
         return pass;
@@ -162,7 +164,7 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     let tx = cfg.flags & CFG_F_TX_AFTER_NAT != 0;
     if tx || (s.nh.ifindex != 0 && !v.via_stack) {
         if v.cacheable && v4 && !tagged {
-            fast::fill(s, &v, tx);
+            cache::fill(s, &v, tx);
         }
         if tx {
             return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));

@@ -48,7 +48,7 @@ pub struct Scratch {
     pub dst: AddrKey,
     /// The parse result, passed through memory on purpose (see `main.rs`).
     pub ip: Ip,
-    /// Flow-cache generation noted before the flow lookup (`fast::note_generation`).
+    /// Flow-cache generation noted before the flow lookup (`cache::note_generation`).
     pub cache_gen: u32,
 }
 

@@ -1,0 +1,146 @@
+//! The data plane's side of the flow cache (`lb_common::flow_cache`): where a flow's set is,
+//! which generation is current, filling an entry after the full path translated a packet, and
+//! invalidating the entries of flows that are removed, replaced or created.
+
+use core::intrinsics::{AtomicOrdering, atomic_xadd};
+
+use aya_ebpf::helpers::{bpf_get_smp_processor_id, bpf_jiffies64};
+use lb_common::{
+    flow::FlowKey,
+    flow_cache::{
+        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_JIFFIES, FLOW_CACHE_SETS,
+        FLOW_GEN_EPOCH, FlowCacheSet,
+    },
+};
+
+use crate::{
+    flow::Verdict,
+    maps::{LB_FLOW_CACHE, LB_FLOW_GEN},
+    mem,
+    scratch::Scratch,
+};
+
+/// The flow-cache generation that covers the flow hashed to `hash`.
+#[inline(always)]
+pub fn current_generation(hash: u32) -> u32 {
+    let bucket = LB_FLOW_GEN
+        .get(flow_cache::bucket_of(hash))
+        .copied()
+        .unwrap_or(0);
+    let epoch = LB_FLOW_GEN.get(FLOW_GEN_EPOCH).copied().unwrap_or(0);
+    flow_cache::generation(bucket, epoch)
+}
+
+/// This CPU's set for a flow hash in `LB_FLOW_CACHE`. A plain array partitioned by CPU rather
+/// than a per-CPU array: the lookup is one address computation, where a per-CPU array first
+/// loads the element's per-CPU pointer (a second cache miss per packet with many flows). A
+/// CPU beyond the map's size (the agent sizes it for every possible CPU) finds nothing and
+/// takes the full path.
+#[inline(always)]
+pub fn cache_index(hash: u32) -> u32 {
+    // SAFETY: plain helper call (inlined by the verifier).
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    cpu.wrapping_mul(FLOW_CACHE_SETS)
+        .wrapping_add(flow_cache::set_of(hash))
+}
+
+/// The cache hash of an IPv4 key (`None` for IPv6 keys, which are never cached).
+#[inline(always)]
+fn key_hash(key: &FlowKey) -> u32 {
+    // SAFETY: address fields of `FlowKey` (4-byte aligned, asserted in lb-common).
+    let (src, dst) = unsafe {
+        (
+            mem::words(&raw const key.src),
+            mem::words(&raw const key.dst),
+        )
+    };
+    flow_cache::hash(src[0], dst[0], ports_word(key.sport, key.dport))
+}
+
+/// The transport header's first word as a native-endian load would give it.
+#[inline(always)]
+fn ports_word(sport: u16, dport: u16) -> u32 {
+    let (s, d) = (sport.to_ne_bytes(), dport.to_ne_bytes());
+    u32::from_ne_bytes([s[0], s[1], d[0], d[1]])
+}
+
+/// Notes the generation covering `s.key` in `s.cache_gen`, before the flow lookup: an entry
+/// filled from that lookup carries it, so an invalidation that happens in between (another
+/// CPU replacing the flow, the agent deleting it) leaves the entry stale from the start.
+#[inline(always)]
+pub fn note_generation(s: &mut Scratch) {
+    s.cache_gen = current_generation(key_hash(&s.key));
+}
+
+/// Makes every CPU's cached entry of `key`'s flow direction stale (the flow entry is being
+/// removed, replaced or created anew).
+#[inline(always)]
+pub fn invalidate(key: &FlowKey) {
+    let bucket = flow_cache::bucket_of(key_hash(key));
+    if let Some(p) = LB_FLOW_GEN.get_ptr_mut(bucket) {
+        // SAFETY: an aligned u32 cell from a successful array lookup; writers use atomics
+        // (the agent writes only the epoch cell).
+        unsafe { atomic_xadd::<u32, u32, { AtomicOrdering::Relaxed }>(p, 1) };
+    }
+}
+
+/// Caches the translation the full path just applied to this IPv4 packet: `s.key` as it
+/// arrived, `s.rewrite`, the next hop `s.nh` (or XDP_TX in the fixture mode, `tx`), counted as
+/// `v` says.
+#[inline(never)]
+pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
+    // SAFETY: address fields of `FlowKey` and `Rewrite` (4-byte aligned, asserted).
+    let (src, dst, new_src, new_dst) = unsafe {
+        (
+            mem::words(&raw const s.key.src)[0],
+            mem::words(&raw const s.key.dst)[0],
+            mem::words(&raw const s.rewrite.src)[0],
+            mem::words(&raw const s.rewrite.dst)[0],
+        )
+    };
+    let ports = ports_word(s.key.sport, s.key.dport);
+    let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
+    let hash = flow_cache::hash(src, dst, ports);
+    let Some(set) = LB_FLOW_CACHE.get_ptr_mut(cache_index(hash)) else {
+        return;
+    };
+    // SAFETY: plain helper call (inlined by the verifier).
+    let now = unsafe { bpf_jiffies64() } as u32;
+    // SAFETY: pointer from a successful lookup in this CPU's cache.
+    let set: &mut FlowCacheSet = unsafe { &mut *set };
+    // The way holding this flow already, else an empty or stale one. Fresh entries of other
+    // flows are never evicted: when more flows than ways share a set, those cached stay
+    // cached (and the others take the full path) rather than all evicting each other in turn.
+    let same = |e: &CachedFlow| e.saddr == src && e.daddr == dst && e.ports == ports;
+    let free = |e: &CachedFlow| e.proto == 0 || now.wrapping_sub(e.filled) >= FLOW_CACHE_JIFFIES;
+    let way = if same(&set.ways[0]) {
+        0
+    } else if same(&set.ways[1]) {
+        1
+    } else if free(&set.ways[0]) {
+        0
+    } else if free(&set.ways[1]) {
+        1
+    } else {
+        return;
+    };
+    let e = &mut set.ways[way & 1];
+    let ip_delta = flow_cache::ip_delta(src, dst, new_src, new_dst);
+    e.saddr = src;
+    e.daddr = dst;
+    e.ports = ports;
+    e.new_saddr = new_src;
+    e.new_daddr = new_dst;
+    e.new_ports = new_ports;
+    e.ip_delta = ip_delta;
+    e.l4_delta = flow_cache::l4_delta(ip_delta, ports, new_ports);
+    e.ifindex = s.nh.ifindex;
+    // SAFETY: `macs` and `NextHop::mac` are 4-byte aligned 12-byte fields (asserted).
+    unsafe { mem::copy_mac_pair(&raw mut e.macs, &raw const s.nh.mac) };
+    e.listener = v.listener;
+    e.backend = v.backend;
+    e.generation = s.cache_gen;
+    e.filled = now;
+    e.proto = s.key.proto;
+    e.flags = if v.reply { CACHED_F_REPLY } else { 0 } | if tx { CACHED_F_TX } else { 0 };
+}
