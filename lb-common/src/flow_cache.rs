@@ -70,7 +70,7 @@ pub struct FlowCacheSet {
 }
 const _: () = assert!(core::mem::size_of::<FlowCacheSet>() == 128);
 
-/// Sets per CPU: 16,384 sets × 128 bytes = 2 MiB per possible CPU, 32,768 cached flow
+/// Sets per CPU: 16,384 sets × 128 bytes = 2 MiB per CPU, 32,768 cached flow
 /// directions per CPU. With 10,000 flows on a CPU about 95 % of them find a way (expected
 /// value for uniform hashing; about 86 % with 8,192 sets, where the live benchmark's
 /// 10,000-flow figure was 1.9 Mpps against 2.3 Mpps with 16,384). `LB_FLOW_CACHE` holds CPU `c`'s sets at `c * FLOW_CACHE_SETS ..`.

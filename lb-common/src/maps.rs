@@ -33,7 +33,7 @@ pub const FLOWS: &str = "LB_FLOWS";
 /// (UDP) moves both entries to [`FLOWS`]. Writer: XDP (+ agent GC).
 pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
 /// Array of `FlowCacheSet`, `flow_cache::FLOW_CACHE_SETS` per CPU (CPU-major; the agent sets
-/// its size for the host's possible CPUs): established IPv4 flows the fast path translates
+/// its size for the host's online CPUs): established IPv4 flows the fast path translates
 /// without a hash lookup (see `flow_cache`). Writer and reader: XDP.
 pub const FLOW_CACHE: &str = "LB_FLOW_CACHE";
 /// Array of u32 generations (`flow_cache::FLOW_GEN_SIZE`) that invalidate [`FLOW_CACHE`]

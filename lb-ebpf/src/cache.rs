@@ -34,8 +34,8 @@ pub fn current_generation(hash: u32) -> u32 {
 /// This CPU's set for a flow hash in `LB_FLOW_CACHE`. A plain array partitioned by CPU rather
 /// than a per-CPU array: the lookup is one address computation, where a per-CPU array first
 /// loads the element's per-CPU pointer (a second cache miss per packet with many flows). A
-/// CPU beyond the map's size (the agent sizes it for every possible CPU) finds nothing and
-/// takes the full path.
+/// CPU beyond the map's size (the agent sizes it for the CPUs online when it starts) finds
+/// nothing and takes the full path.
 #[inline(always)]
 pub fn cache_index(hash: u32) -> u32 {
     // SAFETY: plain helper call (inlined by the verifier).

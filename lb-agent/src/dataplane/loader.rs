@@ -72,13 +72,18 @@ pub struct Dataplane {
 }
 
 /// A loader for the data-plane object, with the maps sized for this host: the flow cache gets
-/// `FLOW_CACHE_SETS` sets for every possible CPU (the object declares one CPU's worth).
+/// `FLOW_CACHE_SETS` sets for each CPU up to the highest online one (the object declares one
+/// CPU's worth). Not for every possible CPU: some hosts declare hundreds for hotplug, 2 MiB
+/// each; a CPU brought online later finds no sets of its own and takes the full path until the
+/// agent restarts.
 pub fn object_loader() -> EbpfLoader<'static> {
-    // Possible CPUs, as the kernel numbers them (`/sys/devices/system/cpu/possible`); were that
-    // unreadable, CPUs beyond the first would only find no cache and take the full path.
-    let cpus = aya::util::nr_cpus().map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    // Were the online CPUs unreadable, CPUs beyond the first would only find no cache.
+    let cpus = aya::util::online_cpus()
+        .ok()
+        .and_then(|online| online.into_iter().max())
+        .map_or(1, |highest| highest.saturating_add(1));
     let mut loader = EbpfLoader::new();
-    loader.map_max_entries(FLOW_CACHE, FLOW_CACHE_SETS.saturating_mul(cpus.max(1)));
+    loader.map_max_entries(FLOW_CACHE, FLOW_CACHE_SETS.saturating_mul(cpus));
     loader
 }
 
