@@ -51,6 +51,24 @@ pub struct CachedFlow {
     pub _pad: [u8; 2],
 }
 const _: () = assert!(core::mem::size_of::<CachedFlow>() == 64);
+
+impl CachedFlow {
+    /// Whether the entry is for this direction of a flow (addresses and ports; the protocol is
+    /// checked separately by the fast path, and 0 in an empty entry).
+    #[inline(always)]
+    #[must_use]
+    pub const fn holds(&self, saddr: u32, daddr: u32, ports: u32) -> bool {
+        self.saddr == saddr && self.daddr == daddr && self.ports == ports
+    }
+
+    /// Whether the entry was filled less than [`FLOW_CACHE_JIFFIES`] before `now` (low 32 bits
+    /// of jiffies).
+    #[inline(always)]
+    #[must_use]
+    pub const fn is_fresh(&self, now: u32) -> bool {
+        now.wrapping_sub(self.filled) < FLOW_CACHE_JIFFIES
+    }
+}
 const _: () = assert!(core::mem::offset_of!(CachedFlow, macs) % 4 == 0);
 
 /// The entry is the reply direction (member → client): counted as outgoing traffic.

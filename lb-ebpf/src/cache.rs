@@ -6,10 +6,11 @@ use core::intrinsics::{AtomicOrdering, atomic_xadd};
 
 use aya_ebpf::helpers::{bpf_get_smp_processor_id, bpf_jiffies64};
 use lb_common::{
+    addr::FAMILY_V4,
     flow::FlowKey,
     flow_cache::{
-        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_JIFFIES, FLOW_CACHE_SETS,
-        FLOW_GEN_EPOCH, FlowCacheSet,
+        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_SETS, FLOW_GEN_EPOCH,
+        FlowCacheSet,
     },
 };
 
@@ -44,17 +45,17 @@ pub fn cache_index(hash: u32) -> u32 {
         .wrapping_add(flow_cache::set_of(hash))
 }
 
-/// The cache hash of an IPv4 key (`None` for IPv6 keys, which are never cached).
+/// The cache hash of an IPv4 key (the first word of each address).
 #[inline(always)]
 fn key_hash(key: &FlowKey) -> u32 {
     // SAFETY: address fields of `FlowKey` (4-byte aligned, asserted in lb-common).
     let (src, dst) = unsafe {
         (
-            mem::words(&raw const key.src),
-            mem::words(&raw const key.dst),
+            mem::first_word(&raw const key.src),
+            mem::first_word(&raw const key.dst),
         )
     };
-    flow_cache::hash(src[0], dst[0], ports_word(key.sport, key.dport))
+    flow_cache::hash(src, dst, ports_word(key.sport, key.dport))
 }
 
 /// The transport header's first word as a native-endian load would give it.
@@ -73,9 +74,12 @@ pub fn note_generation(s: &mut Scratch) {
 }
 
 /// Makes every CPU's cached entry of `key`'s flow direction stale (the flow entry is being
-/// removed, replaced or created anew).
+/// removed, replaced or created anew). IPv6 keys are never cached: nothing to do.
 #[inline(always)]
 pub fn invalidate(key: &FlowKey) {
+    if key.family != FAMILY_V4 {
+        return;
+    }
     let bucket = flow_cache::bucket_of(key_hash(key));
     if let Some(p) = LB_FLOW_GEN.get_ptr_mut(bucket) {
         // SAFETY: an aligned u32 cell from a successful array lookup; writers use atomics
@@ -92,10 +96,10 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     // SAFETY: address fields of `FlowKey` and `Rewrite` (4-byte aligned, asserted).
     let (src, dst, new_src, new_dst) = unsafe {
         (
-            mem::words(&raw const s.key.src)[0],
-            mem::words(&raw const s.key.dst)[0],
-            mem::words(&raw const s.rewrite.src)[0],
-            mem::words(&raw const s.rewrite.dst)[0],
+            mem::first_word(&raw const s.key.src),
+            mem::first_word(&raw const s.key.dst),
+            mem::first_word(&raw const s.rewrite.src),
+            mem::first_word(&raw const s.rewrite.dst),
         )
     };
     let ports = ports_word(s.key.sport, s.key.dport);
@@ -111,11 +115,10 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     // The way holding this flow already, else an empty or stale one. Fresh entries of other
     // flows are never evicted: when more flows than ways share a set, those cached stay
     // cached (and the others take the full path) rather than all evicting each other in turn.
-    let same = |e: &CachedFlow| e.saddr == src && e.daddr == dst && e.ports == ports;
-    let free = |e: &CachedFlow| e.proto == 0 || now.wrapping_sub(e.filled) >= FLOW_CACHE_JIFFIES;
-    let way = if same(&set.ways[0]) {
+    let free = |e: &CachedFlow| e.proto == 0 || !e.is_fresh(now);
+    let way = if set.ways[0].holds(src, dst, ports) {
         0
-    } else if same(&set.ways[1]) {
+    } else if set.ways[1].holds(src, dst, ports) {
         1
     } else if free(&set.ways[0]) {
         0

@@ -8,7 +8,7 @@
 use aya_ebpf::{bindings::xdp_action, helpers::bpf_jiffies64, programs::XdpContext};
 use lb_common::{
     addr::{IPPROTO_TCP, IPPROTO_UDP},
-    flow_cache::{self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_JIFFIES},
+    flow_cache::{self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow},
     stats::PacketClass,
     vip::addr_filter_slot,
 };
@@ -120,10 +120,8 @@ fn hit(
     generation: u32,
     now: u32,
 ) -> bool {
-    e.saddr == saddr
-        && e.daddr == daddr
-        && e.ports == ports
+    e.holds(saddr, daddr, ports)
         && e.proto == proto
         && e.generation == generation
-        && now.wrapping_sub(e.filled) < FLOW_CACHE_JIFFIES
+        && e.is_fresh(now)
 }

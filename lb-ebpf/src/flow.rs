@@ -30,7 +30,8 @@ pub struct Verdict {
     pub reply: bool,
     /// Send through `lb_tc_in` rather than an XDP redirect (replies of VLAN-tagged flows).
     pub via_stack: bool,
-    /// An established flow whose translation may go into the flow cache (`fast.rs`).
+    /// An established flow whose translation may go into the flow cache (`cache.rs`) when it
+    /// is sent like the fast path sends (not `via_stack`, unless in the fixture mode).
     pub cacheable: bool,
 }
 
@@ -107,8 +108,7 @@ pub fn lookup_or_create(
                 backend: v.backend,
                 reply,
                 via_stack: v.flags & FLOW_F_VLAN != 0,
-                cacheable: v.flags & FLOW_F_VLAN == 0
-                    && v.idle_timeout_ms >= FLOW_CACHE_MIN_IDLE_MS,
+                cacheable: v.idle_timeout_ms >= FLOW_CACHE_MIN_IDLE_MS,
             };
             if proto == IPPROTO_TCP && tcp_flags & (TCP_FIN | TCP_RST) != 0 {
                 close(s, v, reply);
@@ -125,10 +125,8 @@ pub fn lookup_or_create(
         // after a close (TIME_WAIT reuse) would otherwise find it taken again and again.
         mem::rewrite_from(&mut s.rewrite, v);
         mem::reversed_key(&mut s.other, &s.rewrite, proto, s.key.family);
-        if s.key.family == FAMILY_V4 {
-            cache::invalidate(&s.other);
-            cache::invalidate(&s.key);
-        }
+        cache::invalidate(&s.other);
+        cache::invalidate(&s.key);
         let _removed = LB_FLOWS.remove(&s.other);
         let _removed = LB_FLOWS.remove(&s.key);
     } else if let Some(verdict) = handshake::lookup(s, tcp_flags, now) {
@@ -275,12 +273,10 @@ fn create(
         let _removed = LB_SYN_FLOWS.remove(&s.other);
         return Err(DropReason::SnatExhausted);
     }
-    if s.key.family == FAMILY_V4 {
-        // A flow the LRU evicted from `LB_FLOWS` may still sit in some CPU's cache under
-        // either of the new flow's keys.
-        cache::invalidate(&s.key);
-        cache::invalidate(&s.other);
-    }
+    // A flow the LRU evicted from `LB_FLOWS` may still sit in some CPU's cache under either
+    // of the new flow's keys.
+    cache::invalidate(&s.key);
+    cache::invalidate(&s.other);
     // The flow counts (active, opened) once promoted (`handshake::promote`).
     set_rewrite(s, false);
     Ok(Some(Verdict {

@@ -108,6 +108,16 @@ pub unsafe fn words(src: *const [u8; 16]) -> [u32; 4] {
     }
 }
 
+/// The first 32-bit word of a 16-byte address (an IPv4 address in the 16-byte map form).
+///
+/// # Safety
+/// As for [`copy_addr`]: `src` is valid and 4-byte aligned.
+#[inline(always)]
+pub unsafe fn first_word(src: *const [u8; 16]) -> u32 {
+    // SAFETY: the caller guarantees an aligned, valid word.
+    unsafe { read_volatile(src.cast::<u32>()) }
+}
+
 /// Stores a 16-byte address whose first word is `first` and the rest zero (an IPv4 address in
 /// the 16-byte map form).
 ///

@@ -8,45 +8,37 @@ use lb_common::{
     maps::{FLOW_CACHE, FLOW_GEN},
 };
 
-use super::Dataplane;
+use super::{
+    Dataplane,
+    program::{array, map_err},
+};
 use crate::DataplaneError;
 
 impl Dataplane {
     /// Invalidates every cached flow translation on every CPU (the next packet of each flow
     /// takes the full path and fills the cache anew).
     pub fn invalidate_flow_cache(&mut self) -> Result<(), DataplaneError> {
-        let map_err = |source| DataplaneError::Map {
-            name: FLOW_GEN,
-            source,
-        };
-        let map = self
-            .ebpf
-            .map_mut(FLOW_GEN)
-            .ok_or(DataplaneError::MissingMap { name: FLOW_GEN })?;
-        let mut generations: Array<&mut MapData, u32> = Array::try_from(map).map_err(map_err)?;
-        let epoch = generations.get(&FLOW_GEN_EPOCH, 0).map_err(map_err)?;
+        let mut generations = array::<u32>(self, FLOW_GEN)?;
+        let epoch = generations
+            .get(&FLOW_GEN_EPOCH, 0)
+            .map_err(map_err(FLOW_GEN))?;
         generations
             .set(FLOW_GEN_EPOCH, epoch.wrapping_add(1), 0)
-            .map_err(map_err)
+            .map_err(map_err(FLOW_GEN))
     }
-}
 
-impl Dataplane {
     /// Every filled entry of the flow cache, of every CPU (fresh or not; for tests and
     /// diagnostics: it reads all `FLOW_CACHE_SETS` sets of every CPU).
     pub fn cached_flows(&self) -> Result<Vec<CachedFlow>, DataplaneError> {
-        let map_err = |source| DataplaneError::Map {
-            name: FLOW_CACHE,
-            source,
-        };
         let map = self
             .ebpf
             .map(FLOW_CACHE)
             .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE })?;
-        let sets: Array<&MapData, FlowCacheSet> = Array::try_from(map).map_err(map_err)?;
+        let sets: Array<&MapData, FlowCacheSet> =
+            Array::try_from(map).map_err(map_err(FLOW_CACHE))?;
         let mut cached = Vec::new();
         for set in sets.iter() {
-            let set = set.map_err(map_err)?;
+            let set = set.map_err(map_err(FLOW_CACHE))?;
             cached.extend(set.ways.iter().filter(|e| e.proto != 0).copied());
         }
         Ok(cached)

@@ -228,11 +228,11 @@ impl Dataplane {
     }
 }
 
-fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
+pub(super) fn map_err(name: &'static str) -> impl Fn(aya::maps::MapError) -> DataplaneError {
     move |source| DataplaneError::Map { name, source }
 }
 
-fn array<'a, V: aya::Pod>(
+pub(super) fn array<'a, V: aya::Pod>(
     dp: &'a mut Dataplane,
     name: &'static str,
 ) -> Result<Array<&'a mut MapData, V>, DataplaneError> {
