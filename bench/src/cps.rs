@@ -121,8 +121,10 @@ impl Server {
 
 async fn serve(listener: TcpListener) {
     loop {
-        // A transient accept error (e.g. out of descriptors) just skips that connection.
+        // A transient accept error (e.g. out of descriptors) skips that connection; the pause
+        // keeps a lasting one from spinning the loop.
         let Ok((mut s, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
             continue;
         };
         tokio::spawn(async move {
