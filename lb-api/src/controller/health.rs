@@ -99,23 +99,49 @@ async fn accept(inner: &Inner, hb: Heartbeat) -> Result<(), StoreError> {
                         .map(|l| (&l.id, l.status))
                         .ne(hb.listeners.iter().map(|l| (&l.id, l.status)))
             });
-        let stats_due = live
-            .last_stats_write
-            .is_none_or(|t| t.elapsed() >= STATS_EVERY);
-        let stats_changed = live
-            .last_report
-            .as_ref()
-            .is_none_or(|last| last.listeners != hb.listeners);
-        if stats_due && stats_changed {
-            live.last_stats_write = Some(Instant::now());
-        }
+        let write_stats = live.stats.take(&hb.listeners, Instant::now());
         live.last_report = Some(hb.clone());
-        (statuses_changed, stats_due && stats_changed)
+        (statuses_changed, write_stats)
     };
     if write_status || write_stats {
-        apply_report(inner, &hb, write_status, write_stats).await?;
+        let written = apply_report(inner, &hb, write_status, write_stats).await;
+        if written.is_err() && write_stats {
+            // Not written after all: the next report writes them.
+            if let Some(live) = lock_hosts(inner).get_mut(&hb.host_id) {
+                live.stats = StatsWrites::default();
+            }
+        }
+        written?;
     }
     Ok(())
+}
+
+/// When a host's listener counters are written to the store: at most every [`STATS_EVERY`],
+/// and only when they differ from the ones last written (compared with what was *written*,
+/// not with the last report: counters that changed within the throttle window and then stayed
+/// still must still reach the store).
+#[derive(Debug, Default)]
+pub(crate) struct StatsWrites {
+    at: Option<Instant>,
+    written: Option<Vec<heartbeat::ListenerReport>>,
+}
+
+impl StatsWrites {
+    /// Whether `listeners`, reported at `now`, are to be written; if so they count as written.
+    pub(crate) fn take(&mut self, listeners: &[heartbeat::ListenerReport], now: Instant) -> bool {
+        if self.written.as_deref() == Some(listeners) {
+            return false;
+        }
+        if self
+            .at
+            .is_some_and(|at| now.saturating_duration_since(at) < STATS_EVERY)
+        {
+            return false;
+        }
+        self.at = Some(now);
+        self.written = Some(listeners.to_vec());
+        true
+    }
 }
 
 /// Writes the operating statuses and/or counters a report implies.
@@ -287,4 +313,49 @@ pub(crate) async fn watchdog(inner: &Inner) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use lb_proto::heartbeat::{ListenerReport, ListenerStatus};
+
+    use super::{STATS_EVERY, StatsWrites};
+
+    fn report(total: u64) -> Vec<ListenerReport> {
+        vec![ListenerReport {
+            id: "l1".into(),
+            status: ListenerStatus::Open,
+            active_connections: 0,
+            total_connections: total,
+            bytes_in: 10 * total,
+            bytes_out: 20 * total,
+            request_errors: 0,
+        }]
+    }
+
+    #[test]
+    fn counters_that_change_within_the_window_are_written_once_it_passes() {
+        let t0 = Instant::now();
+        let mut w = StatsWrites::default();
+        assert!(w.take(&report(1), t0), "the first report is written");
+        let soon = t0 + Duration::from_millis(500);
+        assert!(!w.take(&report(30), soon), "throttled within the window");
+        let later = t0 + STATS_EVERY;
+        // The counters stopped changing: the report equals the last one *received*, yet it
+        // differs from the one written, so it must be written now.
+        assert!(
+            w.take(&report(30), later),
+            "the settled counters were never written"
+        );
+        assert!(
+            !w.take(&report(30), later + STATS_EVERY),
+            "unchanged: nothing to write"
+        );
+        assert!(
+            w.take(&report(31), later + STATS_EVERY),
+            "changed after the window"
+        );
+    }
 }

@@ -102,7 +102,7 @@ pub(crate) struct HostLive {
     pub last_push: Option<Instant>,
     pub stale_marked: bool,
     pub last_report: Option<lb_proto::heartbeat::Heartbeat>,
-    pub last_stats_write: Option<Instant>,
+    pub stats: health::StatsWrites,
 }
 
 pub(crate) struct Inner {
