@@ -1,6 +1,6 @@
 //! Live packet rate through a veth. The traffic generator (`lb-gen`, an XDP program run with
 //! BPF_PROG_TEST_RUN live frames in the client namespace; the kernel has no pktgen here)
-//! rewrites each frame's headers from the next of N templates and sends it with XDP_TX to the
+//! gives each frame the template's headers with the next of N flows' source address and sends it with XDP_TX to the
 //! lb namespace's `eth0`, where the program under test runs in native XDP: `lb_tx` bouncing
 //! frames back (the floor), or `lb_xdp` translating and redirecting them to the member-side
 //! veth. The rate is frames processed by XDP on lb's `eth0` (veth `rx_queue_*_xdp_packets`)
@@ -18,7 +18,7 @@ use lb_agent::dataplane::{AttachMode, Dataplane, GEN_OBJECT};
 use lb_common::{
     addr::{FAMILY_V4, IPPROTO_TCP, v4},
     flow::{FlowKey, FlowValue},
-    generator::{GEN_COUNT, GEN_HEADER, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
+    generator::{GEN_COUNT, GEN_HEADER, GEN_MAX, GEN_PROGRAM, GEN_TEMPLATES, GenFrame},
     maps::{DROP_PROGRAM, REDIRECT_PROGRAM, TX_PROGRAM, XDP_PROGRAM},
     stats::PacketClass,
 };
@@ -119,12 +119,13 @@ fn flow(i: u32, arms: Arms) -> (FlowKey, FlowValue) {
     (key, value)
 }
 
-/// The generator, loaded in the client namespace with `n` flows' templates.
+/// The generator, loaded in the client namespace, cycling through `flows` flows
+/// (`setup::client(i)` to the VIP).
 struct Generator {
     ebpf: Ebpf,
     frame: Vec<u8>,
     ifindex: u32,
-    /// Flows its templates cycle through.
+    /// Flows it cycles through.
     flows: u32,
 }
 
@@ -137,16 +138,19 @@ impl Generator {
             .context("lb_gen missing")?
             .try_into()?;
         program.load()?;
+        ensure!(
+            flows <= GEN_MAX,
+            "the generator cycles through {GEN_MAX} flows at most"
+        );
         let mut templates: Array<_, GenFrame> = Array::try_from(
             ebpf.map_mut(GEN_TEMPLATES)
                 .context("templates map missing")?,
         )?;
-        for i in 0..flows {
-            let mut t = GenFrame::default();
-            t.bytes
-                .copy_from_slice(&setup::tcp(i, 40000, false)[..GEN_HEADER]);
-            templates.set(i, t, 0)?;
-        }
+        let mut template = GenFrame::default();
+        template
+            .bytes
+            .copy_from_slice(&setup::tcp(0, 40000, false)[..GEN_HEADER]);
+        templates.set(0, template, 0)?;
         let mut count: Array<_, u32> =
             Array::try_from(ebpf.map_mut(GEN_COUNT).context("count map missing")?)?;
         count.set(0, flows, 0)?;
@@ -156,6 +160,12 @@ impl Generator {
             ifindex: bench.client_eth0,
             flows,
         })
+    }
+
+    /// Sends `frames / WARM_UP` frames, then `frames` timed ones (see [`Self::send`]).
+    fn timed_send(&mut self, bench: &Bench, frames: u32) -> anyhow::Result<(u64, f64)> {
+        self.send(bench, frames / WARM_UP)?;
+        self.send(bench, frames)
     }
 
     /// Sends `frames` frames; returns (frames processed by XDP on lb's eth0, seconds).
@@ -183,6 +193,10 @@ impl Generator {
     }
 }
 
+/// The live figures, measured in rounds: each round takes one sample of every figure, floors
+/// first, so that the host's drift during the run (a shared VM's rates wander by a quarter
+/// within a minute) falls on floors and figures alike instead of on whichever was measured
+/// last. Programs are swapped between samples (each attached for its sample only).
 pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProgramNs)> {
     // The far ends take the frames in XDP, as a wire would: the bounced frames of the floor on
     // the client's veth, the forwarded ones on the member's. Without the sinks both figures
@@ -199,113 +213,147 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<(LiveMpps, LiveProg
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut one = Generator::new(bench, 1)?;
     let mut many = Generator::new(bench, effort.flows)?;
+    let eth1 = setup::ifindex(&bench.lb, "eth1");
+    let state = setup::state()?;
 
-    // Floor: lb_tx on lb's eth0 bounces every frame back.
-    let (xdp_tx_floor, tx_ns) = {
-        let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
-            let mut dp = Dataplane::load()?;
-            dp.attach_floor(TX_PROGRAM, "eth0")?;
-            Ok(dp)
-        })?;
-        let mut samples = Vec::new();
-        for _ in 0..effort.samples {
-            let (processed, secs) = one.send(bench, effort.frames)?;
-            samples.push(processed as f64 / secs / 1e6);
+    let mut samples: [Vec<f64>; FIGURES] = Default::default();
+    let mut ns = [0.0; FIGURES];
+    for round in 0..effort.samples {
+        // Run-time statistics (two clock reads per run) only in an extra sample of the last
+        // round, so that the rate samples are taken without them.
+        let last = round + 1 == effort.samples;
+        // Floor: lb_tx on lb's eth0 bounces every frame back.
+        {
+            let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+                let mut dp = Dataplane::load()?;
+                dp.attach_floor(TX_PROGRAM, "eth0")?;
+                Ok(dp)
+            })?;
+            let (processed, secs) = one.timed_send(bench, effort.frames)?;
+            samples[TX_FLOOR].push(processed as f64 / secs / 1e6);
+            if last {
+                ns[TX_FLOOR] =
+                    program_ns(&mut floor, TX_PROGRAM, || one.send(bench, effort.frames))?;
+            }
         }
-        let ns = program_ns(&mut floor, TX_PROGRAM, || one.send(bench, effort.frames))?;
-        (Stat::of(&samples), ns)
-    };
-
-    // Redirect floor: lb_redirect on lb's eth0 sends every frame to eth1 (member side).
-    let (redirect_floor, redirect_ns) = {
-        let eth1 = setup::ifindex(&bench.lb, "eth1");
-        let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
-            let mut dp = Dataplane::load()?;
-            dp.set_floor_redirect(eth1)?;
-            dp.attach_floor(REDIRECT_PROGRAM, "eth0")?;
-            Ok(dp)
-        })?;
-        let mut samples = Vec::new();
-        for _ in 0..effort.samples {
+        // Redirect floor: lb_redirect on lb's eth0 sends every frame to eth1 (member side).
+        {
+            let mut floor = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+                let mut dp = Dataplane::load()?;
+                dp.set_floor_redirect(eth1)?;
+                dp.attach_floor(REDIRECT_PROGRAM, "eth0")?;
+                Ok(dp)
+            })?;
             let before = xdp_packets(&bench.member, "eth0");
-            let (_, secs) = one.send(bench, effort.frames)?;
+            let (_, secs) = one.timed_send(bench, effort.frames)?;
             let arrived = xdp_packets(&bench.member, "eth0") - before;
-            samples.push(arrived as f64 / secs / 1e6);
+            samples[REDIRECT_FLOOR].push(arrived as f64 / secs / 1e6);
+            if last {
+                ns[REDIRECT_FLOOR] = program_ns(&mut floor, REDIRECT_PROGRAM, || {
+                    one.send(bench, effort.frames)
+                })?;
+            }
         }
-        let ns = program_ns(&mut floor, REDIRECT_PROGRAM, || {
-            one.send(bench, effort.frames)
+        // The data plane on eth0 and eth1.
+        let mut dp = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
+            let mut dp = Dataplane::load()?;
+            dp.attach("eth0", AttachMode::Native)?;
+            dp.attach("eth1", AttachMode::Native)?;
+            dp.apply(&state)?;
+            Ok(dp)
         })?;
-        (Stat::of(&samples), ns)
-    };
-
-    // The data plane on eth0 and eth1, the flows seeded.
-    let mut dp = bench.lb.enter(|| -> anyhow::Result<Dataplane> {
-        let mut dp = Dataplane::load()?;
-        dp.attach("eth0", AttachMode::Native)?;
-        dp.attach("eth1", AttachMode::Native)?;
-        dp.apply(&setup::state()?)?;
-        Ok(dp)
-    })?;
-    let mut measure = |generator: &mut Generator, arms: Arms| -> anyhow::Result<(Stat, f64)> {
-        // (Re)seeding also empties every flow's next-hop cache.
-        for i in 0..generator.flows {
-            let (k, v) = flow(i, arms);
-            dp.insert_flow(&k, &v)?;
+        for (figure, arms) in [
+            (TWO_1, Arms::Two),
+            (TWO_10K, Arms::Two),
+            (ONE_1, Arms::One),
+            (ONE_10K, Arms::One),
+        ] {
+            let generator = if figure == TWO_1 || figure == ONE_1 {
+                &mut one
+            } else {
+                &mut many
+            };
+            samples[figure].push(forwarded_mpps(bench, &mut dp, generator, arms, effort)?);
+            if last {
+                ns[figure] = program_ns(&mut dp, XDP_PROGRAM, || {
+                    generator.send(bench, effort.frames)
+                })?;
+            }
         }
-        let sink = match arms {
-            Arms::One => &bench.client,
-            Arms::Two => &bench.member,
-        };
-        let mut samples = Vec::new();
-        for _ in 0..effort.samples {
-            let before = dp.counters()?.class(PacketClass::Forwarded).packets;
-            let sunk = xdp_packets(sink, "eth0");
-            let (processed, secs) = generator.send(bench, effort.frames)?;
-            let forwarded = dp.counters()?.class(PacketClass::Forwarded).packets - before;
-            let sunk = xdp_packets(sink, "eth0") - sunk;
-            // A few frames of the namespace's own (IPv6 neighbour discovery) pass too.
-            ensure!(
-                forwarded > 0 && forwarded <= processed && processed - forwarded <= 16,
-                "XDP processed {processed} frames but forwarded {forwarded} (counters: {:?})",
-                dp.counters()?
-            );
-            // A veth drops frames sent into it while its peer's ring is full (the floors'
-            // frames too, uncounted): up to a few in a thousand. Frames sent the wrong way
-            // would all be missing.
-            ensure!(
-                sunk * 100 >= forwarded * 99,
-                "{forwarded} frames forwarded but only {sunk} reached the expected far end"
-            );
-            samples.push(forwarded as f64 / secs / 1e6);
-        }
-        let ns = program_ns(&mut dp, XDP_PROGRAM, || {
-            generator.send(bench, effort.frames)
-        })?;
-        Ok((Stat::of(&samples), ns))
-    };
-    let (two_arm_flows_1, two_arm_1_ns) = measure(&mut one, Arms::Two)?;
-    let (two_arm_flows_10k, two_arm_10k_ns) = measure(&mut many, Arms::Two)?;
-    let (flows_1, flows_1_ns) = measure(&mut one, Arms::One)?;
-    let (flows_10k, flows_10k_ns) = measure(&mut many, Arms::One)?;
+    }
+    let stat = |figure: usize| Stat::of(&samples[figure]);
     Ok((
         LiveMpps {
-            xdp_tx_floor,
-            redirect_floor,
-            flows_1,
-            flows_10k,
-            two_arm_flows_1,
-            two_arm_flows_10k,
+            xdp_tx_floor: stat(TX_FLOOR),
+            redirect_floor: stat(REDIRECT_FLOOR),
+            flows_1: stat(ONE_1),
+            flows_10k: stat(ONE_10K),
+            two_arm_flows_1: stat(TWO_1),
+            two_arm_flows_10k: stat(TWO_10K),
         },
         LiveProgramNs {
-            xdp_tx_floor: tx_ns,
-            redirect_floor: redirect_ns,
-            flows_1: flows_1_ns,
-            flows_10k: flows_10k_ns,
-            two_arm_flows_1: two_arm_1_ns,
-            two_arm_flows_10k: two_arm_10k_ns,
+            xdp_tx_floor: ns[TX_FLOOR],
+            redirect_floor: ns[REDIRECT_FLOOR],
+            flows_1: ns[ONE_1],
+            flows_10k: ns[ONE_10K],
+            two_arm_flows_1: ns[TWO_1],
+            two_arm_flows_10k: ns[TWO_10K],
         },
     ))
 }
+
+/// Indices of the figures in one round's samples.
+const TX_FLOOR: usize = 0;
+const REDIRECT_FLOOR: usize = 1;
+const TWO_1: usize = 2;
+const TWO_10K: usize = 3;
+const ONE_1: usize = 4;
+const ONE_10K: usize = 5;
+const FIGURES: usize = 6;
+
+/// One sample of the data plane: the generator's flows seeded in the flow table, frames sent,
+/// every one of them checked forwarded to the expected far end; million frames forwarded per
+/// second.
+fn forwarded_mpps(
+    bench: &Bench,
+    dp: &mut Dataplane,
+    generator: &mut Generator,
+    arms: Arms,
+    effort: &Effort,
+) -> anyhow::Result<f64> {
+    // (Re)seeding also empties every flow's next-hop cache.
+    for i in 0..generator.flows {
+        let (k, v) = flow(i, arms);
+        dp.insert_flow(&k, &v)?;
+    }
+    let sink = match arms {
+        Arms::One => &bench.client,
+        Arms::Two => &bench.member,
+    };
+    generator.send(bench, effort.frames / WARM_UP)?;
+    let before = dp.counters()?.class(PacketClass::Forwarded).packets;
+    let sunk = xdp_packets(sink, "eth0");
+    let (processed, secs) = generator.send(bench, effort.frames)?;
+    let forwarded = dp.counters()?.class(PacketClass::Forwarded).packets - before;
+    let sunk = xdp_packets(sink, "eth0") - sunk;
+    // A few frames of the namespace's own (IPv6 neighbour discovery) pass too.
+    ensure!(
+        forwarded > 0 && forwarded <= processed && processed - forwarded <= 16,
+        "XDP processed {processed} frames but forwarded {forwarded} (counters: {:?})",
+        dp.counters()?
+    );
+    // A veth drops frames sent into it while its peer's ring is full (the floors' frames too,
+    // uncounted): up to a few in a thousand. Frames sent the wrong way would all be missing.
+    ensure!(
+        sunk * 100 >= forwarded * 99,
+        "{forwarded} frames forwarded but only {sunk} reached the expected far end"
+    );
+    Ok(forwarded as f64 / secs / 1e6)
+}
+
+/// Every timed sample follows an untimed one of 1/`WARM_UP` its size (caches, the program's
+/// first runs after attaching, the next-hop and flow caches after seeding).
+const WARM_UP: u32 = 8;
 
 /// Nanoseconds the kernel accounts to `program` per frame over one more sample, run with the
 /// kernel's run-time statistics on (they cost two clock reads per run, so the rate samples
@@ -322,4 +370,33 @@ fn program_ns(
     let runs = n1.saturating_sub(n0);
     ensure!(runs > 0, "{program} did not run");
     Ok((t1 - t0).as_nanos() as f64 / runs as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use lb_common::generator::{GEN_IP_WORD, GEN_MAX, GEN_TCP_WORD, flow_words};
+
+    use crate::setup;
+
+    fn word(frame: &[u8], i: usize) -> u64 {
+        u64::from_le_bytes(frame[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+    }
+
+    /// The generator's computed flows are the frames the benchmark seeds flows for, checksums
+    /// included (a wrong checksum would go unnoticed by the data plane, which does not check
+    /// them, but not by a real member).
+    #[test]
+    fn computed_flows_are_the_seeded_flows_frames() {
+        let template = setup::tcp(0, 40000, false);
+        for i in 0..GEN_MAX {
+            let expected = setup::tcp(i, 40000, false);
+            let (ip, tcp) = flow_words(
+                word(&template, GEN_IP_WORD),
+                word(&template, GEN_TCP_WORD),
+                i,
+            );
+            assert_eq!(ip, word(&expected, GEN_IP_WORD), "flow {i}: IPv4 word");
+            assert_eq!(tcp, word(&expected, GEN_TCP_WORD), "flow {i}: TCP word");
+        }
+    }
 }

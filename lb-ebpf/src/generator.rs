@@ -1,6 +1,7 @@
 //! `lb-gen`: the benchmark traffic generator (a separate object from the data plane). Run with
-//! BPF_PROG_TEST_RUN live frames: each frame gets its headers from the next template in
-//! `LB_GEN_TPL` (a per-CPU cursor cycles over `LB_GEN_N` of them) and is sent with XDP_TX.
+//! BPF_PROG_TEST_RUN live frames: each frame gets the headers of the template in `LB_GEN_TPL`
+//! with the source address of the next flow (a per-CPU cursor cycles over `LB_GEN_N` of them;
+//! see `lb_common::generator`) and is sent with XDP_TX.
 #![no_std]
 #![no_main]
 
@@ -12,13 +13,13 @@ use aya_ebpf::{
     maps::{Array, PerCpuArray},
     programs::XdpContext,
 };
-use lb_common::generator::{GEN_HEADER, GEN_MAX, GenFrame};
+use lb_common::generator::{GEN_HEADER, GEN_IP_WORD, GEN_TCP_WORD, GenFrame, flow_words};
 
-/// Templates. Writer: benchmark.
+/// The template (flow 0). Writer: benchmark.
 #[map]
-static LB_GEN_TPL: Array<GenFrame> = Array::with_max_entries(GEN_MAX, 0);
+static LB_GEN_TPL: Array<GenFrame> = Array::with_max_entries(1, 0);
 
-/// Templates in use (entry 0). Writer: benchmark.
+/// Flows to cycle through (entry 0). Writer: benchmark.
 #[map]
 static LB_GEN_N: Array<u32> = Array::with_max_entries(1, 0);
 
@@ -45,7 +46,7 @@ pub fn lb_gen(ctx: XdpContext) -> u32 {
         *pos = idx + 1;
         idx
     };
-    let Some(template) = LB_GEN_TPL.get(idx) else {
+    let Some(template) = LB_GEN_TPL.get(0) else {
         return xdp_action::XDP_ABORTED;
     };
     // Word by word: a plain assignment would be a byte-at-a-time `memmove` call on BPF, and
@@ -56,11 +57,26 @@ pub fn lb_gen(ctx: XdpContext) -> u32 {
         start as *mut u64,
         core::ptr::from_ref(template).cast::<u64>(),
     );
+    // SAFETY: the template is an 8-byte aligned map value of GEN_HEADER bytes.
+    let (ip_word, tcp_word) = unsafe {
+        flow_words(
+            read_volatile(s.add(GEN_IP_WORD)),
+            read_volatile(s.add(GEN_TCP_WORD)),
+            idx,
+        )
+    };
     let mut i = 0;
     while i < GEN_HEADER / 8 {
         // SAFETY: [start, start + GEN_HEADER) lies inside the packet (checked), 8-byte aligned
         // as said above; the template is an 8-byte aligned map value of GEN_HEADER bytes.
-        unsafe { write_volatile(d.add(i), read_volatile(s.add(i))) };
+        unsafe {
+            let word = match i {
+                GEN_IP_WORD => ip_word,
+                GEN_TCP_WORD => tcp_word,
+                _ => read_volatile(s.add(i)),
+            };
+            write_volatile(d.add(i), word);
+        }
         i += 1;
     }
     xdp_action::XDP_TX
