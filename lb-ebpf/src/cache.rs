@@ -45,6 +45,13 @@ pub fn cache_index(hash: u32) -> u32 {
         .wrapping_add(flow_cache::set_of(hash))
 }
 
+/// The set next to `index` (the other of its aligned pair, on the same CPU): where a flow
+/// goes when its own set is full, and where the fast path looks when the own set misses.
+#[inline(always)]
+pub fn neighbour(index: u32) -> u32 {
+    index ^ 1
+}
+
 /// The cache hash of an IPv4 key (the first word of each address).
 #[inline(always)]
 fn key_hash(key: &FlowKey) -> u32 {
@@ -105,29 +112,41 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     let ports = ports_word(s.key.sport, s.key.dport);
     let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
     let hash = flow_cache::hash(src, dst, ports);
-    let Some(set) = LB_FLOW_CACHE.get_ptr_mut(cache_index(hash)) else {
+    let index = cache_index(hash);
+    let (Some(own), Some(next)) = (
+        LB_FLOW_CACHE.get_ptr_mut(index),
+        LB_FLOW_CACHE.get_ptr_mut(neighbour(index)),
+    ) else {
         return;
     };
     // SAFETY: plain helper call (inlined by the verifier).
     let now = unsafe { bpf_jiffies64() } as u32;
-    // SAFETY: pointer from a successful lookup in this CPU's cache.
-    let set: &mut FlowCacheSet = unsafe { &mut *set };
-    // The way holding this flow already, else an empty or stale one. Fresh entries of other
-    // flows are never evicted: when more flows than ways share a set, those cached stay
-    // cached (and the others take the full path) rather than all evicting each other in turn.
+    // SAFETY: pointers from successful lookups in this CPU's cache (two different sets).
+    let (own, next): (&mut FlowCacheSet, &mut FlowCacheSet) = unsafe { (&mut *own, &mut *next) };
+    // The way holding this flow already, else an empty or stale one, the flow's own set
+    // first. Fresh entries of other flows are never evicted: when more flows than ways share
+    // a pair of sets, those cached stay cached (and the others take the full path) rather
+    // than all evicting each other in turn.
     let free = |e: &CachedFlow| e.proto == 0 || !e.is_fresh(now);
-    let way = if set.ways[0].holds(src, dst, ports) {
-        0
-    } else if set.ways[1].holds(src, dst, ports) {
-        1
-    } else if free(&set.ways[0]) {
-        0
-    } else if free(&set.ways[1]) {
-        1
+    let e = if own.ways[0].holds(src, dst, ports) {
+        &mut own.ways[0]
+    } else if own.ways[1].holds(src, dst, ports) {
+        &mut own.ways[1]
+    } else if next.ways[0].holds(src, dst, ports) {
+        &mut next.ways[0]
+    } else if next.ways[1].holds(src, dst, ports) {
+        &mut next.ways[1]
+    } else if free(&own.ways[0]) {
+        &mut own.ways[0]
+    } else if free(&own.ways[1]) {
+        &mut own.ways[1]
+    } else if free(&next.ways[0]) {
+        &mut next.ways[0]
+    } else if free(&next.ways[1]) {
+        &mut next.ways[1]
     } else {
         return;
     };
-    let e = &mut set.ways[way & 1];
     let ip_delta = flow_cache::ip_delta(src, dst, new_src, new_dst);
     e.saddr = src;
     e.daddr = dst;

@@ -14,7 +14,7 @@ use lb_common::{
 };
 
 use crate::{
-    cache::{cache_index, current_generation},
+    cache::{cache_index, current_generation, neighbour},
     fwd,
     maps::{LB_ADDR_FILTER, LB_FLOW_CACHE},
     mem,
@@ -68,7 +68,8 @@ pub fn established_v4(ctx: &XdpContext) -> Option<u32> {
     let saddr = load::<u32, 26>(p);
     let ports = load::<u32, 34>(p);
     let hash = flow_cache::hash(saddr, daddr, ports);
-    let set = LB_FLOW_CACHE.get_ptr(cache_index(hash))?;
+    let index = cache_index(hash);
+    let set = LB_FLOW_CACHE.get_ptr(index)?;
     let generation = current_generation(hash);
     // SAFETY: plain helper call (inlined by the verifier: a load of `jiffies`).
     let now = unsafe { bpf_jiffies64() } as u32;
@@ -79,7 +80,17 @@ pub fn established_v4(ctx: &XdpContext) -> Option<u32> {
     } else if hit(&ways[1], saddr, daddr, ports, proto, generation, now) {
         &ways[1]
     } else {
-        return None;
+        // The neighbouring set takes a flow whose own set is full.
+        let set = LB_FLOW_CACHE.get_ptr(neighbour(index))?;
+        // SAFETY: as above.
+        let ways = unsafe { &(*set).ways };
+        if hit(&ways[0], saddr, daddr, ports, proto, generation, now) {
+            &ways[0]
+        } else if hit(&ways[1], saddr, daddr, ports, proto, generation, now) {
+            &ways[1]
+        } else {
+            return None;
+        }
     };
 
     store::<u32, 26>(p, e.new_saddr);
