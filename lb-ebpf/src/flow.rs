@@ -9,7 +9,7 @@ use lb_common::{
     drop::DropReason,
     flow::{FLOW_F_CLOSED, FLOW_F_REPLY, FLOW_F_VLAN, FlowValue, NH_CACHE_NS},
     flow_cache::FLOW_CACHE_MIN_IDLE_MS,
-    hash::tuple_hash,
+    hash::{snat_port_offset, tuple_hash},
     vip::{ACL_LISTENER_BITS, AclKey, VIP_F_ACL, VIP_F_DOWN, VipKey},
 };
 
@@ -248,7 +248,8 @@ fn create(
     // first ACK, UDP until the member's first answer.
     let mut snat_port = 0u16;
     for i in 0..SNAT_PORT_TRIES {
-        let port = ((u32::from(cfg.snat_port_min) + base.wrapping_add(i) % count) as u16).to_be();
+        let port =
+            ((u32::from(cfg.snat_port_min) + snat_port_offset(base, i, count)) as u16).to_be();
         s.other.dport = port;
         let claimed = LB_FLOWS.get_ptr(&s.other).is_none()
             && LB_SYN_FLOWS
