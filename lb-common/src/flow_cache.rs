@@ -1,5 +1,5 @@
 //! The flow cache in front of `LB_FLOWS` (each CPU its own part of `LB_FLOW_CACHE`): what the data plane's fast path needs to
-//! translate a packet of an established IPv4 flow with no call at all (no hash-map lookup, no
+//! translate a packet of an established IPv4 or IPv6 flow with no call at all (no hash-map lookup, no
 //! clock helper, no subprogram; each call's return is costly on CPUs with return-stack
 //! mitigations). Filled by the full path from an `LB_FLOWS` entry; a hit is only ever a copy
 //! of that entry, trusted for a short time and invalidated by generation counters.
@@ -170,7 +170,111 @@ pub fn apply(check: u16, delta: u16) -> u16 {
     csum::finish(csum::start(check) + u32::from(delta))
 }
 
-pod!(CachedFlow, FlowCacheSet);
+/// One cached direction of an IPv6 flow (128 bytes, two cache lines; everything a lookup
+/// compares is in the first). Addresses and ports as loaded natively, like [`CachedFlow`].
+#[repr(C, align(8))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CachedFlow6 {
+    pub saddr: [u32; 4],
+    pub daddr: [u32; 4],
+    /// Source and destination port, the transport header's first word.
+    pub ports: u32,
+    /// [`generation`] when filled.
+    pub generation: u32,
+    /// Low 32 bits of jiffies when filled.
+    pub filled: u32,
+    /// IPPROTO_TCP or IPPROTO_UDP; 0 in an empty entry (never matches).
+    pub proto: u8,
+    /// `CACHED_F_*` bits.
+    pub flags: u8,
+    /// One's-complement change of the TCP/UDP checksum (see [`l4_delta6`]).
+    pub l4_delta: u16,
+    pub new_saddr: [u32; 4],
+    pub new_daddr: [u32; 4],
+    pub new_ports: u32,
+    /// Egress interface of the flow's next hop.
+    pub ifindex: u32,
+    /// Destination MAC then source MAC of the next hop.
+    pub macs: [u8; 12],
+    pub listener: u32,
+    pub backend: u32,
+    pub _pad: [u8; 20],
+}
+const _: () = assert!(core::mem::size_of::<CachedFlow6>() == 128);
+const _: () = assert!(core::mem::offset_of!(CachedFlow6, l4_delta) < 64);
+const _: () = assert!(core::mem::offset_of!(CachedFlow6, macs) % 4 == 0);
+
+impl CachedFlow6 {
+    /// Whether the entry is for this direction of a flow (see [`CachedFlow::holds`]).
+    #[inline(always)]
+    #[must_use]
+    pub const fn holds(&self, saddr: &[u32; 4], daddr: &[u32; 4], ports: u32) -> bool {
+        self.ports == ports
+            && self.saddr[0] == saddr[0]
+            && self.saddr[1] == saddr[1]
+            && self.saddr[2] == saddr[2]
+            && self.saddr[3] == saddr[3]
+            && self.daddr[0] == daddr[0]
+            && self.daddr[1] == daddr[1]
+            && self.daddr[2] == daddr[2]
+            && self.daddr[3] == daddr[3]
+    }
+
+    /// Whether the entry was filled less than [`FLOW_CACHE_JIFFIES`] before `now`.
+    #[inline(always)]
+    #[must_use]
+    pub const fn is_fresh(&self, now: u32) -> bool {
+        now.wrapping_sub(self.filled) < FLOW_CACHE_JIFFIES
+    }
+}
+
+/// IPv6 entries per CPU: 8,192 × 128 bytes = 1 MiB per CPU. One entry per index, and the
+/// neighbouring one (index ^ 1) for a flow whose own is taken. `LB_FLOW_CACHE6` holds CPU `c`'s
+/// entries at `c * FLOW_CACHE6_ENTRIES ..`.
+pub const FLOW_CACHE6_ENTRIES: u32 = 8_192;
+const _: () = assert!(FLOW_CACHE6_ENTRIES.is_power_of_two());
+
+/// Hash of an IPv6 5-tuple: the words of each address folded, then [`hash`] (the same
+/// buckets as IPv4 keys).
+#[inline(always)]
+#[must_use]
+pub const fn hash6(saddr: &[u32; 4], daddr: &[u32; 4], ports: u32) -> u32 {
+    hash(
+        saddr[0] ^ saddr[1].rotate_left(8) ^ saddr[2].rotate_left(16) ^ saddr[3].rotate_left(24),
+        daddr[0] ^ daddr[1].rotate_left(8) ^ daddr[2].rotate_left(16) ^ daddr[3].rotate_left(24),
+        ports,
+    )
+}
+
+/// The entry of an IPv6 hash (within a CPU's part).
+#[inline(always)]
+#[must_use]
+pub const fn entry6_of(hash: u32) -> u32 {
+    hash & (FLOW_CACHE6_ENTRIES - 1)
+}
+
+/// Change of the TCP/UDP checksum when the IPv6 addresses (pseudo-header) and ports change.
+#[inline(always)]
+#[must_use]
+pub const fn l4_delta6(
+    saddr: &[u32; 4],
+    daddr: &[u32; 4],
+    ports: u32,
+    new_saddr: &[u32; 4],
+    new_daddr: &[u32; 4],
+    new_ports: u32,
+) -> u16 {
+    let mut acc = csum::replace32(0, ports, new_ports);
+    let mut i = 0;
+    while i < 4 {
+        acc = csum::replace32(acc, saddr[i], new_saddr[i]);
+        acc = csum::replace32(acc, daddr[i], new_daddr[i]);
+        i += 1;
+    }
+    csum::fold64(acc) as u16
+}
+
+pod!(CachedFlow, FlowCacheSet, CachedFlow6);
 
 #[cfg(test)]
 mod tests {
@@ -247,6 +351,54 @@ mod tests {
             );
             assert_eq!(udp[..6], want_udp[..6]);
         }
+    }
+
+    /// A UDP header and payload over IPv6 with a correct checksum.
+    fn udp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16) -> [u8; 16] {
+        let mut udp = [0u8; 16];
+        udp[0..2].copy_from_slice(&sport.to_be_bytes());
+        udp[2..4].copy_from_slice(&dport.to_be_bytes());
+        udp[4..6].copy_from_slice(&16u16.to_be_bytes());
+        udp[8..16].copy_from_slice(b"payload!");
+        let mut pseudo = [0u8; 40];
+        pseudo[..16].copy_from_slice(&src);
+        pseudo[16..32].copy_from_slice(&dst);
+        pseudo[32..36].copy_from_slice(&16u32.to_be_bytes());
+        pseudo[39] = 17;
+        let sum = csum::full(&pseudo, 0);
+        let c = csum::full(&udp, u32::from(!sum)).to_be_bytes();
+        udp[6..8].copy_from_slice(&c);
+        udp
+    }
+
+    fn words(a: &[u8; 16]) -> [u32; 4] {
+        [word(&a[0..]), word(&a[4..]), word(&a[8..]), word(&a[12..])]
+    }
+
+    #[test]
+    fn cached_ipv6_delta_gives_the_checksum_of_the_rewritten_packet() {
+        let client = [
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34,
+        ];
+        let vip = [0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let snat = [0xfd, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let member = [
+            0xfd, 0, 0, 0, 0, 2, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0x11,
+        ];
+        let mut udp = udp6(client, vip, 40_000, 80);
+        let want = udp6(snat, member, 1_024, 8_080);
+        let d = l4_delta6(
+            &words(&client),
+            &words(&vip),
+            word(&udp),
+            &words(&snat),
+            &words(&member),
+            word(&want),
+        );
+        let check = apply(half(&udp[6..]), d).to_ne_bytes();
+        udp[6..8].copy_from_slice(&check);
+        udp[..4].copy_from_slice(&want[..4]);
+        assert_eq!(udp, want);
     }
 
     #[test]

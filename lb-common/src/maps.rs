@@ -36,8 +36,11 @@ pub const SYN_FLOWS: &str = "LB_SYN_FLOWS";
 /// its size for the host's online CPUs): established IPv4 flows the fast path translates
 /// without a hash lookup (see `flow_cache`). Writer and reader: XDP.
 pub const FLOW_CACHE: &str = "LB_FLOW_CACHE";
-/// Array of u32 generations (`flow_cache::FLOW_GEN_SIZE`) that invalidate [`FLOW_CACHE`]
-/// entries. Writers: XDP (buckets, atomic) and agent (epoch).
+/// Array of `CachedFlow6`, `flow_cache::FLOW_CACHE6_ENTRIES` per CPU (CPU-major, sized like
+/// [`FLOW_CACHE`]): established IPv6 flows. Writer and reader: XDP.
+pub const FLOW_CACHE6: &str = "LB_FLOW_CACHE6";
+/// Array of u32 generations (`flow_cache::FLOW_GEN_SIZE`) that invalidate [`FLOW_CACHE`] and
+/// [`FLOW_CACHE6`] entries. Writers: XDP (buckets, atomic) and agent (epoch).
 pub const FLOW_GEN: &str = "LB_FLOW_GEN";
 /// Array of one `LbConfig`. Writer: agent; reader: XDP.
 pub const CONFIG: &str = "LB_CONFIG";
@@ -103,7 +106,7 @@ pub const REDIRECT_PROGRAM: &str = "lb_redirect";
 pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 22] = [
+pub const ALL_MAPS: [&str; 23] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -116,6 +119,7 @@ pub const ALL_MAPS: [&str; 22] = [
     FLOWS,
     SYN_FLOWS,
     FLOW_CACHE,
+    FLOW_CACHE6,
     FLOW_GEN,
     CONFIG,
     LISTENER_ACTIVE,

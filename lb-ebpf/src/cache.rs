@@ -9,14 +9,14 @@ use lb_common::{
     addr::FAMILY_V4,
     flow::FlowKey,
     flow_cache::{
-        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, FLOW_CACHE_SETS, FLOW_GEN_EPOCH,
-        FlowCacheSet,
+        self, CACHED_F_REPLY, CACHED_F_TX, CachedFlow, CachedFlow6, FLOW_CACHE_SETS,
+        FLOW_CACHE6_ENTRIES, FLOW_GEN_EPOCH, FlowCacheSet,
     },
 };
 
 use crate::{
     flow::Verdict,
-    maps::{LB_FLOW_CACHE, LB_FLOW_GEN},
+    maps::{LB_FLOW_CACHE, LB_FLOW_CACHE6, LB_FLOW_GEN},
     mem,
     scratch::Scratch,
 };
@@ -52,17 +52,38 @@ pub fn neighbour(index: u32) -> u32 {
     index ^ 1
 }
 
-/// The cache hash of an IPv4 key (the first word of each address).
+/// The cache hash of a key (IPv4: the first word of each address; IPv6: all of them).
 #[inline(always)]
 fn key_hash(key: &FlowKey) -> u32 {
-    // SAFETY: address fields of `FlowKey` (4-byte aligned, asserted in lb-common).
-    let (src, dst) = unsafe {
-        (
-            mem::first_word(&raw const key.src),
-            mem::first_word(&raw const key.dst),
-        )
-    };
-    flow_cache::hash(src, dst, ports_word(key.sport, key.dport))
+    let ports = ports_word(key.sport, key.dport);
+    if key.family == FAMILY_V4 {
+        // SAFETY: address fields of `FlowKey` (4-byte aligned, asserted in lb-common).
+        let (src, dst) = unsafe {
+            (
+                mem::first_word(&raw const key.src),
+                mem::first_word(&raw const key.dst),
+            )
+        };
+        flow_cache::hash(src, dst, ports)
+    } else {
+        // SAFETY: as above.
+        let (src, dst) = unsafe {
+            (
+                mem::words(&raw const key.src),
+                mem::words(&raw const key.dst),
+            )
+        };
+        flow_cache::hash6(&src, &dst, ports)
+    }
+}
+
+/// This CPU's entry for an IPv6 flow hash in `LB_FLOW_CACHE6` (see [`cache_index`]).
+#[inline(always)]
+pub fn cache6_index(hash: u32) -> u32 {
+    // SAFETY: plain helper call (inlined by the verifier).
+    let cpu = unsafe { bpf_get_smp_processor_id() };
+    cpu.wrapping_mul(FLOW_CACHE6_ENTRIES)
+        .wrapping_add(flow_cache::entry6_of(hash))
 }
 
 /// The transport header's first word as a native-endian load would give it.
@@ -81,18 +102,31 @@ pub fn note_generation(s: &mut Scratch) {
 }
 
 /// Makes every CPU's cached entry of `key`'s flow direction stale (the flow entry is being
-/// removed, replaced or created anew). IPv6 keys are never cached: nothing to do.
+/// removed, replaced or created anew).
 #[inline(always)]
 pub fn invalidate(key: &FlowKey) {
-    if key.family != FAMILY_V4 {
-        return;
-    }
     let bucket = flow_cache::bucket_of(key_hash(key));
     if let Some(p) = LB_FLOW_GEN.get_ptr_mut(bucket) {
         // SAFETY: an aligned u32 cell from a successful array lookup; writers use atomics
         // (the agent writes only the epoch cell).
         unsafe { atomic_xadd::<u32, u32, { AtomicOrdering::Relaxed }>(p, 1) };
     }
+}
+
+/// Writes what a `CachedFlow` or `CachedFlow6` entry `e` holds beyond the translation: the
+/// next hop, the counters' slots, generation, time and flags.
+macro_rules! fill_route {
+    ($e:expr, $s:expr, $v:expr, $tx:expr, $now:expr) => {
+        $e.ifindex = $s.nh.ifindex;
+        // SAFETY: `macs` and `NextHop::mac` are 4-byte aligned 12-byte fields (asserted).
+        unsafe { mem::copy_mac_pair(&raw mut $e.macs, &raw const $s.nh.mac) };
+        $e.listener = $v.listener;
+        $e.backend = $v.backend;
+        $e.generation = $s.cache_gen;
+        $e.filled = $now;
+        $e.proto = $s.key.proto;
+        $e.flags = if $v.reply { CACHED_F_REPLY } else { 0 } | if $tx { CACHED_F_TX } else { 0 };
+    };
 }
 
 /// Caches the translation the full path just applied to this IPv4 packet: `s.key` as it
@@ -156,13 +190,52 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     e.new_ports = new_ports;
     e.ip_delta = ip_delta;
     e.l4_delta = flow_cache::l4_delta(ip_delta, ports, new_ports);
-    e.ifindex = s.nh.ifindex;
-    // SAFETY: `macs` and `NextHop::mac` are 4-byte aligned 12-byte fields (asserted).
-    unsafe { mem::copy_mac_pair(&raw mut e.macs, &raw const s.nh.mac) };
-    e.listener = v.listener;
-    e.backend = v.backend;
-    e.generation = s.cache_gen;
-    e.filled = now;
-    e.proto = s.key.proto;
-    e.flags = if v.reply { CACHED_F_REPLY } else { 0 } | if tx { CACHED_F_TX } else { 0 };
+    fill_route!(e, s, v, tx, now);
+}
+
+/// [`fill`] for an IPv6 packet: its own entry, else the neighbouring one.
+#[inline(never)]
+pub fn fill6(s: &Scratch, v: &Verdict, tx: bool) {
+    // SAFETY: address fields of `FlowKey` and `Rewrite` (4-byte aligned, asserted).
+    let (src, dst, new_src, new_dst) = unsafe {
+        (
+            mem::words(&raw const s.key.src),
+            mem::words(&raw const s.key.dst),
+            mem::words(&raw const s.rewrite.src),
+            mem::words(&raw const s.rewrite.dst),
+        )
+    };
+    let ports = ports_word(s.key.sport, s.key.dport);
+    let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
+    let index = cache6_index(flow_cache::hash6(&src, &dst, ports));
+    let (Some(own), Some(next)) = (
+        LB_FLOW_CACHE6.get_ptr_mut(index),
+        LB_FLOW_CACHE6.get_ptr_mut(neighbour(index)),
+    ) else {
+        return;
+    };
+    // SAFETY: plain helper call (inlined by the verifier).
+    let now = unsafe { bpf_jiffies64() } as u32;
+    // SAFETY: pointers from successful lookups in this CPU's cache (two different entries).
+    let (own, next): (&mut CachedFlow6, &mut CachedFlow6) = unsafe { (&mut *own, &mut *next) };
+    let free = |e: &CachedFlow6| e.proto == 0 || !e.is_fresh(now);
+    let e = if own.holds(&src, &dst, ports) {
+        own
+    } else if next.holds(&src, &dst, ports) {
+        next
+    } else if free(own) {
+        own
+    } else if free(next) {
+        next
+    } else {
+        return;
+    };
+    e.saddr = src;
+    e.daddr = dst;
+    e.ports = ports;
+    e.new_saddr = new_src;
+    e.new_daddr = new_dst;
+    e.new_ports = new_ports;
+    e.l4_delta = flow_cache::l4_delta6(&src, &dst, ports, &new_src, &new_dst, new_ports);
+    fill_route!(e, s, v, tx, now);
 }

@@ -49,13 +49,14 @@ use crate::{
 
 /// XDP entry on the VIP-side and member-side interfaces.
 ///
-/// Packets of established IPv4 flows in this CPU's flow cache take the fast path (`fast.rs`).
+/// Packets of established IPv4 and IPv6 flows in this CPU's flow cache take the fast path
+/// (`fast.rs`).
 /// The full path parses L2/L3/L4, translates packets of balanced flows (new connections to a VIP, and every
 /// later packet of either direction) and forwards them; drops malformed IP packets (counted by
 /// reason); passes everything else to the stack, counted by class.
 #[xdp]
 pub fn lb_xdp(ctx: XdpContext) -> u32 {
-    if let Some(action) = fast::established_v4(&ctx) {
+    if let Some(action) = fast::established(&ctx) {
         return action;
     }
     let cursor = Cursor::new(ctx.data(), ctx.data_end());
@@ -150,9 +151,7 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     unsafe { mem::set_word(&raw mut s.key.proto, [ip.proto, ip.family, 0, 0]) };
     let tagged = ip.l3_off != ETH_HLEN;
     let v4 = ip.family == FAMILY_V4;
-    if v4 {
-        cache::note_generation(s);
-    }
+    cache::note_generation(s);
     let Some(v) = flow::lookup_or_create(s, l4.tcp_flags, cfg, tagged)? else {
         return pass;
     };
@@ -163,8 +162,12 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
     }
     let tx = cfg.flags & CFG_F_TX_AFTER_NAT != 0;
     if tx || (s.nh.ifindex != 0 && !v.via_stack) {
-        if v.cacheable && v4 && !tagged {
-            cache::fill(s, &v, tx);
+        if v.cacheable && !tagged {
+            if v4 {
+                cache::fill(s, &v, tx);
+            } else {
+                cache::fill6(s, &v, tx);
+            }
         }
         if tx {
             return Ok((xdp_action::XDP_TX, PacketClass::Forwarded));

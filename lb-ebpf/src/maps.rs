@@ -9,7 +9,7 @@ use lb_common::{
     backend::{Backend, PoolInfo},
     config::LbConfig,
     flow::{FlowKey, FlowValue},
-    flow_cache::{FLOW_CACHE_SETS, FLOW_GEN_SIZE, FlowCacheSet},
+    flow_cache::{CachedFlow6, FLOW_CACHE_SETS, FLOW_CACHE6_ENTRIES, FLOW_GEN_SIZE, FlowCacheSet},
     maps::{
         ACL_SIZE, ADDR_FILTER_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS,
         MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE,
@@ -70,6 +70,11 @@ pub static LB_SYN_FLOWS: LruHashMap<FlowKey, FlowValue> =
 /// agent sizes it for the host's CPUs at load. Writer and reader: `lb_xdp`.
 #[map]
 pub static LB_FLOW_CACHE: Array<FlowCacheSet> = Array::with_max_entries(FLOW_CACHE_SETS, 0);
+
+/// Established IPv6 flows: `FLOW_CACHE6_ENTRIES` entries per CPU, CPU by CPU (see `fast.rs`);
+/// sized by the agent like `LB_FLOW_CACHE`. Writer and reader: `lb_xdp`.
+#[map]
+pub static LB_FLOW_CACHE6: Array<CachedFlow6> = Array::with_max_entries(FLOW_CACHE6_ENTRIES, 0);
 
 /// Generations of the flow cache: buckets (bumped by `lb_xdp`) and the agent's epoch.
 #[map]

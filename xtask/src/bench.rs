@@ -36,6 +36,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         cmd.args(["--only", part]);
     }
     let result = shell::run(&mut cmd);
-    lb_testkit::sweep::sweep(false);
+    // What the benchmark's (dead) process left; a test suite running meanwhile keeps its own.
+    lb_testkit::sweep::sweep(true);
     result
 }

@@ -37,14 +37,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         shell::run(cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
     }
     let result = run_tests(&args.runner_args);
-    let (netns, pins) = lb_testkit::sweep::leftovers();
+    // Only what dead processes left: another suite running at the same time (a developer's
+    // subset while the full suite runs) keeps its namespaces and pins.
+    let (netns, pins) = lb_testkit::sweep::dead_leftovers();
     if !netns.is_empty() || !pins.is_empty() {
         step(&format!(
             "removing what tests left behind: {} namespaces, {} pin dirs ({netns:?} {pins:?})",
             netns.len(),
             pins.len()
         ));
-        lb_testkit::sweep::sweep(false);
+        lb_testkit::sweep::sweep(true);
     }
     lb_testkit::sweep::unmount_bpffs();
     let servers = crate::pg_sweep::leftovers();

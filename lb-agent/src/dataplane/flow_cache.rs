@@ -4,8 +4,8 @@
 
 use aya::maps::{Array, MapData};
 use lb_common::{
-    flow_cache::{CachedFlow, FLOW_GEN_EPOCH, FlowCacheSet},
-    maps::{FLOW_CACHE, FLOW_GEN},
+    flow_cache::{CachedFlow, CachedFlow6, FLOW_GEN_EPOCH, FlowCacheSet},
+    maps::{FLOW_CACHE, FLOW_CACHE6, FLOW_GEN},
 };
 
 use super::{
@@ -40,6 +40,24 @@ impl Dataplane {
         for set in sets.iter() {
             let set = set.map_err(map_err(FLOW_CACHE))?;
             cached.extend(set.ways.iter().filter(|e| e.proto != 0).copied());
+        }
+        Ok(cached)
+    }
+
+    /// Every filled IPv6 entry of the flow cache, of every CPU (see [`Self::cached_flows`]).
+    pub fn cached_flows6(&self) -> Result<Vec<CachedFlow6>, DataplaneError> {
+        let map = self
+            .ebpf
+            .map(FLOW_CACHE6)
+            .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE6 })?;
+        let entries: Array<&MapData, CachedFlow6> =
+            Array::try_from(map).map_err(map_err(FLOW_CACHE6))?;
+        let mut cached = Vec::new();
+        for e in entries.iter() {
+            let e = e.map_err(map_err(FLOW_CACHE6))?;
+            if e.proto != 0 {
+                cached.push(e);
+            }
         }
         Ok(cached)
     }

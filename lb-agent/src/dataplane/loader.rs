@@ -20,10 +20,10 @@ use aya::{
     },
 };
 use lb_common::{
-    flow_cache::FLOW_CACHE_SETS,
+    flow_cache::{FLOW_CACHE_SETS, FLOW_CACHE6_ENTRIES},
     maps::{
-        DROP_PROGRAM, FLOOR_REDIRECT, FLOW_CACHE, FLOWS, PASS_PROGRAM, REDIRECT_PROGRAM, SYN_FLOWS,
-        TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
+        DROP_PROGRAM, FLOOR_REDIRECT, FLOW_CACHE, FLOW_CACHE6, FLOWS, PASS_PROGRAM,
+        REDIRECT_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
     },
 };
 
@@ -72,9 +72,9 @@ pub struct Dataplane {
 }
 
 /// A loader for the data-plane object, with the maps sized for this host: the flow cache gets
-/// `FLOW_CACHE_SETS` sets for each CPU up to the highest online one (the object declares one
-/// CPU's worth). Not for every possible CPU: some hosts declare hundreds for hotplug, 2 MiB
-/// each; a CPU brought online later finds no sets of its own and takes the full path until the
+/// `FLOW_CACHE_SETS` sets (and `FLOW_CACHE6_ENTRIES` IPv6 entries) for each CPU up to the
+/// highest online one (the object declares one CPU's worth). Not for every possible CPU: some
+/// hosts declare hundreds for hotplug, 3 MiB each; a CPU brought online later finds no sets of its own and takes the full path until the
 /// agent restarts.
 pub fn object_loader() -> EbpfLoader<'static> {
     // Were the online CPUs unreadable, CPUs beyond the first would only find no cache.
@@ -84,6 +84,7 @@ pub fn object_loader() -> EbpfLoader<'static> {
         .map_or(1, |highest| highest.saturating_add(1));
     let mut loader = EbpfLoader::new();
     loader.map_max_entries(FLOW_CACHE, FLOW_CACHE_SETS.saturating_mul(cpus));
+    loader.map_max_entries(FLOW_CACHE6, FLOW_CACHE6_ENTRIES.saturating_mul(cpus));
     loader
 }
 

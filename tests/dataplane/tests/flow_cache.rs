@@ -6,12 +6,16 @@
 use lb_agent::dataplane::{Dataplane, XdpVerdict, gc::monotonic_ns};
 use lb_common::{
     drop::DropReason,
-    flow_cache::{self, CACHED_F_REPLY, CachedFlow},
+    flow_cache::{self, CACHED_F_REPLY, CachedFlow, CachedFlow6},
     stats::PacketClass,
 };
-use lb_dataplane_tests::{assert_checksums, dataplane, frames::fix_l4_v4, one_lb, run, tuple};
+use lb_dataplane_tests::{
+    assert_checksums, dataplane,
+    frames::{fix_l4_v4, tcp_v6},
+    one_lb, run, tuple,
+};
 use lb_testkit::{
-    packet::{ipv4_tcp, ipv4_udp},
+    packet::{ipv4_tcp, ipv4_udp, ipv6_udp},
     require_root,
 };
 use serde_json::json;
@@ -160,6 +164,8 @@ fn cached_udp_keeps_a_zero_checksum_and_fixes_a_nonzero_one() {
 #[test]
 fn a_flow_opened_again_on_the_same_port_is_not_served_from_the_cache() {
     require_root!();
+    // Round-robin cursors and caches are per CPU: both connections must see the same ones.
+    stay_on_one_cpu();
     let mut dp = round_robin();
     let first = connect_and_cache(&mut dp, 41000);
     let member = octets(&first.2);
@@ -189,24 +195,26 @@ fn flows_the_agent_deletes_are_not_served_from_the_cache() {
     let mut dp = round_robin();
     connect_and_cache(&mut dp, 42000);
     // The collector, an hour later: the flow is idle and goes.
+    collect_then_drop(&mut dp, 2, &segment(CLIENT, VIP, 42000, 80, 0x18));
+}
+
+/// The collector runs an hour later and removes at least `flows` entries; then `packet`, of
+/// one of those flows, must be dropped as `unknown_flow` (no cached entry serves it).
+fn collect_then_drop(dp: &mut Dataplane, flows: usize, packet: &[u8]) {
     let report = dp
         .collect_flows(monotonic_ns() + 3_600_000_000_000)
         .expect("collect");
-    assert!(report.removed >= 2, "{report:?}");
-    let unknown = dp
-        .counters()
-        .unwrap()
-        .dropped(DropReason::UnknownFlow)
-        .packets;
-    let (verdict, _) = run(&mut dp, &segment(CLIENT, VIP, 42000, 80, 0x18));
-    assert_eq!(verdict, XdpVerdict::Drop, "a packet of a deleted flow");
-    assert_eq!(
+    assert!(report.removed >= flows, "{report:?}");
+    let unknown = |dp: &Dataplane| {
         dp.counters()
-            .unwrap()
+            .expect("counters")
             .dropped(DropReason::UnknownFlow)
-            .packets,
-        unknown + 1
-    );
+            .packets
+    };
+    let before = unknown(dp);
+    let (verdict, _) = run(dp, packet);
+    assert_eq!(verdict, XdpVerdict::Drop, "a packet of a deleted flow");
+    assert_eq!(unknown(dp), before + 1);
 }
 
 /// Keeps the calling thread on one CPU (each CPU has its own part of the cache).
@@ -280,4 +288,145 @@ fn a_flow_whose_set_is_full_is_cached_in_the_neighbouring_set() {
         outcomes.push(outcome);
     }
     panic!("cached entries per flow (want 1, 1, 1, 1, 0): {outcomes:?}");
+}
+
+fn v6(addr: &str) -> [u8; 16] {
+    addr.parse::<std::net::Ipv6Addr>().expect("IPv6").octets()
+}
+
+/// Cached IPv6 entries of the flow direction that arrives from `src`.
+fn cached6(dp: &Dataplane, src: [u8; 16]) -> Vec<CachedFlow6> {
+    let words: Vec<u32> = src
+        .chunks(4)
+        .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    dp.cached_flows6()
+        .expect("read the IPv6 flow cache")
+        .into_iter()
+        .filter(|e| e.saddr[..] == words[..])
+        .collect()
+}
+
+#[test]
+fn cached_ipv6_packets_are_translated_like_the_full_path_until_the_flow_goes() {
+    require_root!();
+    let state = one_lb(
+        "fd00:1::1",
+        "ROUND_ROBIN",
+        &[("m6", "fd00:2::11", 1)],
+        json!({}),
+    );
+    let mut dp = dataplane(&state, true);
+    let (client, vip, snat, member) = (
+        v6("fd00::10"),
+        v6("fd00:1::1"),
+        v6("fd00:2::1"),
+        v6("fd00:2::11"),
+    );
+    assert_eq!(
+        run(&mut dp, &tcp_v6(client, vip, 40000, 80, 0x02)).0,
+        XdpVerdict::Tx
+    );
+    let (verdict, ack) = run(&mut dp, &tcp_v6(client, vip, 40000, 80, 0x10));
+    assert_eq!(verdict, XdpVerdict::Tx);
+    let out_tuple = tuple(&ack);
+    assert_eq!(
+        (out_tuple.0.as_str(), out_tuple.2.as_str(), out_tuple.3),
+        ("fd00:2::1", "fd00:2::11", 8080)
+    );
+    let snat_port = out_tuple.1;
+    let back_tuple = ("fd00:1::1".to_owned(), 80, "fd00::10".to_owned(), 40000);
+    let before = dp.listener_stats("l80").unwrap().unwrap().traffic;
+    for i in 0..10 {
+        let (verdict, out) = run(&mut dp, &tcp_v6(client, vip, 40000, 80, 0x18));
+        assert_eq!(
+            (verdict, tuple(&out)),
+            (XdpVerdict::Tx, out_tuple.clone()),
+            "{i}"
+        );
+        assert_checksums(&out);
+        let (verdict, back) = run(&mut dp, &tcp_v6(member, snat, 8080, snat_port, 0x18));
+        assert_eq!(
+            (verdict, tuple(&back)),
+            (XdpVerdict::Tx, back_tuple.clone()),
+            "{i}"
+        );
+        assert_checksums(&back);
+    }
+    // Both directions are in the IPv6 cache, so most of those packets came from it.
+    assert!(
+        cached6(&dp, client)
+            .iter()
+            .all(|e| e.flags & CACHED_F_REPLY == 0)
+    );
+    assert!(
+        cached6(&dp, member)
+            .iter()
+            .all(|e| e.flags & CACHED_F_REPLY != 0)
+    );
+    assert!(!cached6(&dp, client).is_empty() && !cached6(&dp, member).is_empty());
+    let after = dp.listener_stats("l80").unwrap().unwrap().traffic;
+    assert_eq!(
+        (
+            after.packets_in - before.packets_in,
+            after.packets_out - before.packets_out
+        ),
+        (10, 10),
+        "listener counters"
+    );
+
+    // UDP over IPv6: the checksum is mandatory, and stays right from the cache.
+    let query = ipv6_udp(client, vip, 5353, 53, b"query with payload");
+    let (verdict, out) = run(&mut dp, &query);
+    assert_eq!(verdict, XdpVerdict::Tx);
+    let udp_port = tuple(&out).1;
+    let answer = ipv6_udp(member, snat, 8080, udp_port, b"answer");
+    assert_eq!(run(&mut dp, &answer).0, XdpVerdict::Tx);
+    for i in 0..4 {
+        let (verdict, out) = run(&mut dp, &query);
+        assert_eq!(verdict, XdpVerdict::Tx, "datagram {i}");
+        assert_eq!(tuple(&out).1, udp_port, "datagram {i}");
+        assert_checksums(&out);
+    }
+
+    // The collector, an hour later: the flows go, and no cached entry serves their packets.
+    collect_then_drop(&mut dp, 4, &tcp_v6(client, vip, 40000, 80, 0x18));
+}
+
+#[test]
+fn an_ipv6_flow_opened_again_on_the_same_port_is_not_served_from_the_cache() {
+    require_root!();
+    stay_on_one_cpu();
+    let state = one_lb(
+        "fd00:1::1",
+        "ROUND_ROBIN",
+        &[("a", "fd00:2::11", 1), ("b", "fd00:2::12", 1)],
+        json!({}),
+    );
+    let mut dp = dataplane(&state, true);
+    let (client, vip, snat) = (v6("fd00::10"), v6("fd00:1::1"), v6("fd00:2::1"));
+    // Handshake and three packets (the flow gets cached); returns the translation.
+    let open = |dp: &mut Dataplane| {
+        assert_eq!(
+            run(dp, &tcp_v6(client, vip, 41000, 80, 0x02)).0,
+            XdpVerdict::Tx
+        );
+        let (verdict, ack) = run(dp, &tcp_v6(client, vip, 41000, 80, 0x10));
+        assert_eq!(verdict, XdpVerdict::Tx);
+        for _ in 0..3 {
+            let (verdict, out) = run(dp, &tcp_v6(client, vip, 41000, 80, 0x18));
+            assert_eq!((verdict, tuple(&out)), (XdpVerdict::Tx, tuple(&ack)));
+        }
+        tuple(&ack)
+    };
+    let first = open(&mut dp);
+    assert!(!cached6(&dp, client).is_empty(), "the flow was cached");
+    let member = v6(&first.2);
+    let fin = tcp_v6(client, vip, 41000, 80, TCP_FIN_ACK);
+    assert_eq!(run(&mut dp, &fin).0, XdpVerdict::Tx);
+    let fin_back = tcp_v6(member, snat, 8080, first.1, TCP_FIN_ACK);
+    assert_eq!(run(&mut dp, &fin_back).0, XdpVerdict::Tx);
+    // Same 5-tuple again: the other member, and none of its packets to the old one.
+    let second = open(&mut dp);
+    assert_ne!(second.2, first.2, "round robin moves to the other member");
 }

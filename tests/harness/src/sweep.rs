@@ -54,6 +54,19 @@ pub fn leftovers() -> (Vec<String>, Vec<std::path::PathBuf>) {
     (netns, pins)
 }
 
+/// Harness objects whose owning process is gone (what [`sweep`] with `only_dead` removes).
+#[must_use]
+pub fn dead_leftovers() -> (Vec<String>, Vec<std::path::PathBuf>) {
+    let (netns, pins) = leftovers();
+    let dead = |name: &str| names::owner_pid(name).is_none_or(|p| !pid_alive(p));
+    (
+        netns.into_iter().filter(|n| dead(n)).collect(),
+        pins.into_iter()
+            .filter(|p| dead(&p.file_name().unwrap_or_default().to_string_lossy()))
+            .collect(),
+    )
+}
+
 /// Removes harness objects. With `only_dead`, only those whose owning process is gone (safe
 /// while other tests run); otherwise all of them (end of a suite). Returns how many went.
 pub fn sweep(only_dead: bool) -> usize {
@@ -74,8 +87,12 @@ pub fn sweep(only_dead: bool) -> usize {
     removed
 }
 
-/// Unmounts the tests' bpffs (end of a suite, once nothing is pinned there).
+/// Unmounts the tests' bpffs (end of a suite), unless another suite running at the same time
+/// still has pins there.
 pub fn unmount_bpffs() {
+    if !leftovers().1.is_empty() {
+        return;
+    }
     if crate::pin::bpffs_mounted() {
         cmd::run_quiet("umount", &[BPFFS]);
     }
