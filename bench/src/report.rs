@@ -64,6 +64,12 @@ impl Report {
             Some((t.established.median / floor, "floor cost (goal ≤ 2.1×)")),
         );
         md += &row(
+            "test-run: established TCP, IPv6",
+            &t.established_v6,
+            "ns/pkt",
+            Some((t.established_v6.median / floor, "floor cost")),
+        );
+        md += &row(
             "test-run: new-flow SYN",
             &t.new_flow,
             "ns/pkt",

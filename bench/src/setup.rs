@@ -9,6 +9,13 @@ use lb_testkit::{Netns, packet};
 pub const VIP: [u8; 4] = [198, 18, 0, 100];
 /// Member of the one-armed layout of the live benchmark: behind the client-side interface.
 pub const ONE_ARM_MEMBER: &str = "198.18.0.11";
+/// The IPv6 VIP (test-run figure of an IPv6 flow), as an address and as on the interface.
+pub const VIP6: &str = "fd00:18::100";
+const VIP6_CIDR: &str = "fd00:18::100/128";
+/// The IPv6 member, behind the member-side veth.
+pub const MEMBER6: &str = "fd00:18:1::11";
+/// The IPv6 client of the test-run figure.
+pub const CLIENT6: &str = "fd00:18::10";
 
 /// Namespaces (removed on drop) and the ifindex of the client-side interface in `lb`.
 pub struct Bench {
@@ -50,30 +57,21 @@ impl Bench {
         lb.sysctl("net.ipv4.conf.eth1.forwarding", "1");
         // Clients come from 198.18.0.0/16 (up to 65k sources), members sit on eth1 (static
         // neighbour: route lookups succeed without ARP).
-        lb.ip(&[
-            "neigh",
-            "replace",
-            "198.18.1.11",
-            "lladdr",
-            "02:00:00:00:01:0b",
-            "dev",
-            "eth1",
-            "nud",
-            "permanent",
-        ]);
+        lb.static_neighbour("198.18.1.11", "02:00:00:00:01:0b", "eth1");
         // The one-armed layout's member sits on the client side (eth0), its address resolved
         // the same way.
-        lb.ip(&[
-            "neigh",
-            "replace",
-            ONE_ARM_MEMBER,
-            "lladdr",
-            "02:00:00:00:00:0b",
-            "dev",
-            "eth0",
-            "nud",
-            "permanent",
-        ]);
+        lb.static_neighbour(ONE_ARM_MEMBER, "02:00:00:00:00:0b", "eth0");
+        // IPv6: the VIP and clients on eth0, the member and the SNAT address on eth1 (no
+        // duplicate address detection: the addresses are usable at once).
+        for (iface, addr) in [
+            ("eth0", "fd00:18::2/64"),
+            ("eth0", VIP6_CIDR),
+            ("eth1", "fd00:18:1::1/64"),
+        ] {
+            lb.ip(&["addr", "add", addr, "dev", iface, "nodad"]);
+        }
+        lb.sysctl("net.ipv6.conf.all.forwarding", "1");
+        lb.static_neighbour(MEMBER6, "02:00:00:00:01:0b", "eth1");
         let eth0 = ifindex(&lb, "eth0");
         let client_eth0 = ifindex(&client, "eth0");
         Self {
@@ -90,13 +88,18 @@ impl Bench {
 pub fn state() -> anyhow::Result<DesiredState> {
     let json = serde_json::json!({
         "version": 1, "generation": 1,
-        "snat": {"ipv4": "198.18.1.1", "port_min": 1024, "port_max": 65535},
+        "snat": {"ipv4": "198.18.1.1", "ipv6": "fd00:18:1::1", "port_min": 1024, "port_max": 65535},
         "loadbalancers": [{"id": "lb", "vip_address": "198.18.0.100",
             "listeners": [
                 {"id": "tcp", "protocol": "TCP", "protocol_port": 80, "default_pool_id": "p"},
                 {"id": "udp", "protocol": "UDP", "protocol_port": 53, "default_pool_id": "p"}],
             "pools": [{"id": "p", "lb_algorithm": "ROUND_ROBIN", "members": [
-                {"id": "m", "address": "198.18.1.11", "protocol_port": 8080}]}]}]
+                {"id": "m", "address": "198.18.1.11", "protocol_port": 8080}]}]},
+            {"id": "lb6", "vip_address": VIP6,
+            "listeners": [
+                {"id": "tcp6", "protocol": "TCP", "protocol_port": 80, "default_pool_id": "p6"}],
+            "pools": [{"id": "p6", "lb_algorithm": "ROUND_ROBIN", "members": [
+                {"id": "m6", "address": MEMBER6, "protocol_port": 8080}]}]}]
     });
     Ok(DesiredState::from_json(json.to_string().as_bytes())?)
 }

@@ -1,6 +1,7 @@
 //! ns/packet through BPF_PROG_TEST_RUN, one packet per call as the kernel times it, with the
 //! client-side interface as ingress so route lookups are real: an XDP_PASS program (floor),
-//! a packet of an established TCP flow, a new-flow SYN, a UDP packet of a flow, a non-VIP packet.
+//! a packet of an established TCP flow (IPv4 and IPv6), a new-flow SYN, a UDP packet of a flow, a
+//! non-VIP packet.
 
 use anyhow::{bail, ensure};
 use lb_agent::dataplane::{Dataplane, XdpVerdict};
@@ -18,6 +19,8 @@ use crate::{
 pub struct TestRunNs {
     pub floor_pass: Stat,
     pub established: Stat,
+    /// A packet of an established IPv6 TCP flow (its own fast-path cache).
+    pub established_v6: Stat,
     pub new_flow: Stat,
     pub udp: Stat,
     pub non_vip: Stat,
@@ -72,6 +75,18 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<TestRunNs> {
             opened == 1,
             "the member's answer did not establish the UDP flow"
         );
+        // An IPv6 flow: its SYN here, its client ACK (which completes the handshake) in the
+        // figure's first run.
+        let (client6, vip6) = (v6(setup::CLIENT6)?, v6(setup::VIP6)?);
+        let syn6 = packet::ipv6_tcp(client6, vip6, 40000, 80, true, &[]);
+        expect(
+            &mut dp,
+            &syn6,
+            ifindex,
+            XdpVerdict::Redirect,
+            "first IPv6 SYN",
+        )?;
+        let ack6 = packet::ipv6_tcp(client6, vip6, 40000, 80, false, &[0u8; 64]);
         let non_vip = packet::ipv4_tcp(
             setup::client(0),
             [198, 18, 0, 2],
@@ -113,6 +128,7 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<TestRunNs> {
             };
         let floor_pass = steady(PASS_PROGRAM, &ack, XdpVerdict::Pass)?;
         let established = steady(XDP_PROGRAM, &ack, XdpVerdict::Redirect)?;
+        let established_v6 = steady(XDP_PROGRAM, &ack6, XdpVerdict::Redirect)?;
         let udp_stat = steady(XDP_PROGRAM, &udp, XdpVerdict::Redirect)?;
         let non_vip_stat = steady(XDP_PROGRAM, &non_vip, XdpVerdict::Pass)?;
 
@@ -137,6 +153,7 @@ pub fn run(bench: &Bench, effort: &Effort) -> anyhow::Result<TestRunNs> {
         Ok(TestRunNs {
             floor_pass,
             established,
+            established_v6,
             new_flow: Stat::of(&samples),
             udp: udp_stat,
             non_vip: non_vip_stat,
@@ -161,4 +178,8 @@ fn expect(
         );
     }
     Ok(())
+}
+
+fn v6(addr: &str) -> anyhow::Result<[u8; 16]> {
+    Ok(addr.parse::<std::net::Ipv6Addr>()?.octets())
 }

@@ -30,20 +30,6 @@ fn ifindex(ns: &Netns, iface: &str) -> u32 {
         .expect("ifindex")
 }
 
-fn neigh(ns: &Netns, addr: &str, mac: &str, dev: &str) {
-    ns.ip(&[
-        "neigh",
-        "replace",
-        addr,
-        "lladdr",
-        mac,
-        "dev",
-        dev,
-        "nud",
-        "permanent",
-    ]);
-}
-
 impl Topology {
     fn new() -> Self {
         let lb = Netns::new("nh-lb");
@@ -53,8 +39,8 @@ impl Topology {
         lb.veth("eth1", &member, "eth0");
         lb.addr("eth0", "198.19.0.1/24");
         lb.addr("eth1", "198.19.1.1/24");
-        neigh(&lb, "198.19.0.11", "02:00:00:00:00:0b", "eth0");
-        neigh(&lb, "198.19.1.11", "02:00:00:00:01:0b", "eth1");
+        lb.static_neighbour("198.19.0.11", "02:00:00:00:00:0b", "eth0");
+        lb.static_neighbour("198.19.1.11", "02:00:00:00:01:0b", "eth1");
         let eth0 = ifindex(&lb, "eth0");
         Self {
             lb,
@@ -122,7 +108,8 @@ fn a_flow_picks_up_a_changed_neighbour_within_the_cache_time() {
     }
     // The member moves to another MAC: established packets follow once the flow's next hop
     // is older than the cache time.
-    neigh(&topo.lb, "198.19.1.11", "02:00:00:00:01:0c", "eth1");
+    topo.lb
+        .static_neighbour("198.19.1.11", "02:00:00:00:01:0c", "eth1");
     std::thread::sleep(Duration::from_nanos(NH_CACHE_NS) + Duration::from_millis(200));
     let (verdict, out) = send(&topo.lb, &mut dp, &ack, topo.eth0);
     assert_eq!(verdict, XdpVerdict::Redirect);

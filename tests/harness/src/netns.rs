@@ -41,6 +41,21 @@ impl Netns {
         cmd::run("ip", &full)
     }
 
+    /// A permanent neighbour entry: route lookups to `addr` on `dev` succeed without ARP/ND.
+    pub fn static_neighbour(&self, addr: &str, mac: &str, dev: &str) {
+        self.ip(&[
+            "neigh",
+            "replace",
+            addr,
+            "lladdr",
+            mac,
+            "dev",
+            dev,
+            "nud",
+            "permanent",
+        ]);
+    }
+
     /// Runs a program inside the namespace and returns its output, whatever its status.
     pub fn exec(&self, program: &str, args: &[&str]) -> Output {
         cmd::output("ip", &self.exec_args(program, args))

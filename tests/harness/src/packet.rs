@@ -2,7 +2,7 @@
 //! and helpers to break them on purpose. Addresses come from the benchmarking range
 //! 198.18.0.0/15 (RFC 2544) and the ULA fd00::/8; no frame is ever sent to a real network.
 
-use etherparse::{PacketBuilder, VlanId};
+use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep, VlanId};
 
 /// MAC of the sending side in fixtures.
 pub const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -33,9 +33,33 @@ pub fn ipv4_tcp(
     syn: bool,
     payload: &[u8],
 ) -> Vec<u8> {
-    let b = PacketBuilder::ethernet2(CLIENT_MAC, LB_MAC)
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, 1000, 64240);
+    let ip = PacketBuilder::ethernet2(CLIENT_MAC, LB_MAC).ipv4(src, dst, 64);
+    tcp_frame(ip, sport, dport, syn, payload)
+}
+
+/// Ethernet + IPv6 + TCP (flags: SYN if `syn`, else ACK) + payload.
+#[must_use]
+pub fn ipv6_tcp(
+    src: [u8; 16],
+    dst: [u8; 16],
+    sport: u16,
+    dport: u16,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let ip = PacketBuilder::ethernet2(CLIENT_MAC, LB_MAC).ipv6(src, dst, 64);
+    tcp_frame(ip, sport, dport, syn, payload)
+}
+
+/// The TCP layer (SYN if `syn`, else ACK) and payload on an IPv4 or IPv6 header.
+fn tcp_frame(
+    ip: PacketBuilderStep<IpHeaders>,
+    sport: u16,
+    dport: u16,
+    syn: bool,
+    payload: &[u8],
+) -> Vec<u8> {
+    let b = ip.tcp(sport, dport, 1000, 64240);
     let b = if syn { b.syn() } else { b.ack(1) };
     finish(b.size(payload.len()), |out| {
         b.write(out, payload).expect("fixture frame is well-formed");
