@@ -1,6 +1,7 @@
-//! The flow cache in front of `LB_FLOWS` (each CPU its own part of `LB_FLOW_CACHE`): what the data plane's fast path needs to
-//! translate a packet of an established IPv4 or IPv6 flow with no call at all (no hash-map lookup, no
-//! clock helper, no subprogram; each call's return is costly on CPUs with return-stack
+//! The flow cache in front of `LB_FLOWS` (each CPU its own part of `LB_FLOW_CACHE` and
+//! `LB_FLOW_CACHE6`): what the data plane's fast path needs to translate a packet of an
+//! established IPv4 or IPv6 flow with no call at all (no hash-map lookup, no clock helper, no
+//! subprogram; each call's return is costly on CPUs with return-stack
 //! mitigations). Filled by the full path from an `LB_FLOWS` entry; a hit is only ever a copy
 //! of that entry, trusted for a short time and invalidated by generation counters.
 //!
@@ -61,15 +62,22 @@ impl CachedFlow {
         self.saddr == saddr && self.daddr == daddr && self.ports == ports
     }
 
-    /// Whether the entry was filled less than [`FLOW_CACHE_JIFFIES`] before `now` (low 32 bits
-    /// of jiffies).
+    /// Whether the entry is still trusted at `now` (see [`fresh`]).
     #[inline(always)]
     #[must_use]
     pub const fn is_fresh(&self, now: u32) -> bool {
-        now.wrapping_sub(self.filled) < FLOW_CACHE_JIFFIES
+        fresh(self.filled, now)
     }
 }
 const _: () = assert!(core::mem::offset_of!(CachedFlow, macs) % 4 == 0);
+
+/// Whether an entry filled at `filled` is less than [`FLOW_CACHE_JIFFIES`] old at `now` (low
+/// 32 bits of jiffies, both).
+#[inline(always)]
+#[must_use]
+pub const fn fresh(filled: u32, now: u32) -> bool {
+    now.wrapping_sub(filled) < FLOW_CACHE_JIFFIES
+}
 
 /// The entry is the reply direction (member → client): counted as outgoing traffic.
 pub const CACHED_F_REPLY: u8 = 1;
@@ -220,11 +228,11 @@ impl CachedFlow6 {
             && self.daddr[3] == daddr[3]
     }
 
-    /// Whether the entry was filled less than [`FLOW_CACHE_JIFFIES`] before `now`.
+    /// Whether the entry is still trusted at `now` (see [`fresh`]).
     #[inline(always)]
     #[must_use]
     pub const fn is_fresh(&self, now: u32) -> bool {
-        now.wrapping_sub(self.filled) < FLOW_CACHE_JIFFIES
+        fresh(self.filled, now)
     }
 }
 

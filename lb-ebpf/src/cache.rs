@@ -39,10 +39,21 @@ pub fn current_generation(hash: u32) -> u32 {
 /// nothing and takes the full path.
 #[inline(always)]
 pub fn cache_index(hash: u32) -> u32 {
+    this_cpu(FLOW_CACHE_SETS, flow_cache::set_of(hash))
+}
+
+/// This CPU's entry for an IPv6 flow hash in `LB_FLOW_CACHE6` (see [`cache_index`]).
+#[inline(always)]
+pub fn cache6_index(hash: u32) -> u32 {
+    this_cpu(FLOW_CACHE6_ENTRIES, flow_cache::entry6_of(hash))
+}
+
+/// Index `slot` of this CPU's part of an array holding `per_cpu` entries per CPU.
+#[inline(always)]
+fn this_cpu(per_cpu: u32, slot: u32) -> u32 {
     // SAFETY: plain helper call (inlined by the verifier).
     let cpu = unsafe { bpf_get_smp_processor_id() };
-    cpu.wrapping_mul(FLOW_CACHE_SETS)
-        .wrapping_add(flow_cache::set_of(hash))
+    cpu.wrapping_mul(per_cpu).wrapping_add(slot)
 }
 
 /// The set next to `index` (the other of its aligned pair, on the same CPU): where a flow
@@ -77,15 +88,6 @@ fn key_hash(key: &FlowKey) -> u32 {
     }
 }
 
-/// This CPU's entry for an IPv6 flow hash in `LB_FLOW_CACHE6` (see [`cache_index`]).
-#[inline(always)]
-pub fn cache6_index(hash: u32) -> u32 {
-    // SAFETY: plain helper call (inlined by the verifier).
-    let cpu = unsafe { bpf_get_smp_processor_id() };
-    cpu.wrapping_mul(FLOW_CACHE6_ENTRIES)
-        .wrapping_add(flow_cache::entry6_of(hash))
-}
-
 /// The transport header's first word as a native-endian load would give it.
 #[inline(always)]
 fn ports_word(sport: u16, dport: u16) -> u32 {
@@ -95,10 +97,13 @@ fn ports_word(sport: u16, dport: u16) -> u32 {
 
 /// Notes the generation covering `s.key` in `s.cache_gen`, before the flow lookup: an entry
 /// filled from that lookup carries it, so an invalidation that happens in between (another
-/// CPU replacing the flow, the agent deleting it) leaves the entry stale from the start.
+/// CPU replacing the flow, the agent deleting it) leaves the entry stale from the start. The
+/// key's hash goes to `s.cache_hash` for [`fill`].
 #[inline(always)]
 pub fn note_generation(s: &mut Scratch) {
-    s.cache_gen = current_generation(key_hash(&s.key));
+    let hash = key_hash(&s.key);
+    s.cache_hash = hash;
+    s.cache_gen = current_generation(hash);
 }
 
 /// Makes every CPU's cached entry of `key`'s flow direction stale (the flow entry is being
@@ -130,8 +135,8 @@ macro_rules! fill_route {
 }
 
 /// Caches the translation the full path just applied to this IPv4 packet: `s.key` as it
-/// arrived, `s.rewrite`, the next hop `s.nh` (or XDP_TX in the fixture mode, `tx`), counted as
-/// `v` says.
+/// arrived (its hash noted in `s.cache_hash`), `s.rewrite`, the next hop `s.nh` (or XDP_TX in
+/// the fixture mode, `tx`), counted as `v` says.
 #[inline(never)]
 pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     // SAFETY: address fields of `FlowKey` and `Rewrite` (4-byte aligned, asserted).
@@ -145,8 +150,7 @@ pub fn fill(s: &Scratch, v: &Verdict, tx: bool) {
     };
     let ports = ports_word(s.key.sport, s.key.dport);
     let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
-    let hash = flow_cache::hash(src, dst, ports);
-    let index = cache_index(hash);
+    let index = cache_index(s.cache_hash);
     let (Some(own), Some(next)) = (
         LB_FLOW_CACHE.get_ptr_mut(index),
         LB_FLOW_CACHE.get_ptr_mut(neighbour(index)),
@@ -207,7 +211,7 @@ pub fn fill6(s: &Scratch, v: &Verdict, tx: bool) {
     };
     let ports = ports_word(s.key.sport, s.key.dport);
     let new_ports = ports_word(s.rewrite.sport, s.rewrite.dport);
-    let index = cache6_index(flow_cache::hash6(&src, &dst, ports));
+    let index = cache6_index(s.cache_hash);
     let (Some(own), Some(next)) = (
         LB_FLOW_CACHE6.get_ptr_mut(index),
         LB_FLOW_CACHE6.get_ptr_mut(neighbour(index)),

@@ -50,6 +50,8 @@ pub struct Scratch {
     pub ip: Ip,
     /// Flow-cache generation noted before the flow lookup (`cache::note_generation`).
     pub cache_gen: u32,
+    /// The key's flow-cache hash, noted with `cache_gen` (reused when the cache is filled).
+    pub cache_hash: u32,
 }
 
 /// One `Scratch` per CPU. Writer and reader: `lb_xdp` only.

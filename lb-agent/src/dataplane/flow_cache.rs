@@ -30,35 +30,28 @@ impl Dataplane {
     /// Every filled entry of the flow cache, of every CPU (fresh or not; for tests and
     /// diagnostics: it reads all `FLOW_CACHE_SETS` sets of every CPU).
     pub fn cached_flows(&self) -> Result<Vec<CachedFlow>, DataplaneError> {
-        let map = self
-            .ebpf
-            .map(FLOW_CACHE)
-            .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE })?;
-        let sets: Array<&MapData, FlowCacheSet> =
-            Array::try_from(map).map_err(map_err(FLOW_CACHE))?;
-        let mut cached = Vec::new();
-        for set in sets.iter() {
-            let set = set.map_err(map_err(FLOW_CACHE))?;
-            cached.extend(set.ways.iter().filter(|e| e.proto != 0).copied());
-        }
-        Ok(cached)
+        let sets: Vec<FlowCacheSet> = self.all_entries(FLOW_CACHE)?;
+        Ok(sets
+            .iter()
+            .flat_map(|set| set.ways)
+            .filter(|e| e.proto != 0)
+            .collect())
     }
 
     /// Every filled IPv6 entry of the flow cache, of every CPU (see [`Self::cached_flows`]).
     pub fn cached_flows6(&self) -> Result<Vec<CachedFlow6>, DataplaneError> {
+        let mut entries: Vec<CachedFlow6> = self.all_entries(FLOW_CACHE6)?;
+        entries.retain(|e| e.proto != 0);
+        Ok(entries)
+    }
+
+    /// Every value of the array map `name`.
+    fn all_entries<V: aya::Pod>(&self, name: &'static str) -> Result<Vec<V>, DataplaneError> {
         let map = self
             .ebpf
-            .map(FLOW_CACHE6)
-            .ok_or(DataplaneError::MissingMap { name: FLOW_CACHE6 })?;
-        let entries: Array<&MapData, CachedFlow6> =
-            Array::try_from(map).map_err(map_err(FLOW_CACHE6))?;
-        let mut cached = Vec::new();
-        for e in entries.iter() {
-            let e = e.map_err(map_err(FLOW_CACHE6))?;
-            if e.proto != 0 {
-                cached.push(e);
-            }
-        }
-        Ok(cached)
+            .map(name)
+            .ok_or(DataplaneError::MissingMap { name })?;
+        let array: Array<&MapData, V> = Array::try_from(map).map_err(map_err(name))?;
+        array.iter().map(|v| v.map_err(map_err(name))).collect()
     }
 }

@@ -74,8 +74,8 @@ pub struct Dataplane {
 /// A loader for the data-plane object, with the maps sized for this host: the flow cache gets
 /// `FLOW_CACHE_SETS` sets (and `FLOW_CACHE6_ENTRIES` IPv6 entries) for each CPU up to the
 /// highest online one (the object declares one CPU's worth). Not for every possible CPU: some
-/// hosts declare hundreds for hotplug, 3 MiB each; a CPU brought online later finds no sets of its own and takes the full path until the
-/// agent restarts.
+/// hosts declare hundreds for hotplug, 3 MiB each; a CPU brought online later finds no sets of
+/// its own and takes the full path until the agent restarts.
 pub fn object_loader() -> EbpfLoader<'static> {
     // Were the online CPUs unreadable, CPUs beyond the first would only find no cache.
     let cpus = aya::util::online_cpus()

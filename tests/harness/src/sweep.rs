@@ -70,21 +70,18 @@ pub fn dead_leftovers() -> (Vec<String>, Vec<std::path::PathBuf>) {
 /// Removes harness objects. With `only_dead`, only those whose owning process is gone (safe
 /// while other tests run); otherwise all of them (end of a suite). Returns how many went.
 pub fn sweep(only_dead: bool) -> usize {
-    let (netns, pins) = leftovers();
-    let doomed = |name: &str| !only_dead || names::owner_pid(name).is_none_or(|p| !pid_alive(p));
-    let mut removed = 0;
-    for ns in netns.iter().filter(|n| doomed(n)) {
+    let (netns, pins) = if only_dead {
+        dead_leftovers()
+    } else {
+        leftovers()
+    };
+    for ns in &netns {
         remove_netns(ns);
-        removed += 1;
     }
-    for dir in pins
-        .iter()
-        .filter(|p| doomed(&p.file_name().unwrap_or_default().to_string_lossy()))
-    {
+    for dir in &pins {
         remove_pin_dir(dir);
-        removed += 1;
     }
-    removed
+    netns.len() + pins.len()
 }
 
 /// Unmounts the tests' bpffs (end of a suite), unless another suite running at the same time
