@@ -151,7 +151,7 @@ impl Drop for Server {
 }
 
 /// Busy and total jiffies of all CPUs.
-fn cpu_jiffies() -> (u64, u64) {
+pub(crate) fn cpu_jiffies() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let fields: Vec<u64> = stat
         .lines()
@@ -226,7 +226,7 @@ fn sample(client: &Netns, target: SocketAddr, effort: &Effort) -> anyhow::Result
 }
 
 /// Clock ticks per second of `/proc/stat` (USER_HZ, 100 on every Linux architecture).
-const USER_HZ: f64 = 100.0;
+pub(crate) const USER_HZ: f64 = 100.0;
 
 /// One connection after the other until `deadline`: connect, read the member's line, close
 /// first. Returns (completed, failed). The sample ends at `deadline` sharp: a connection still
@@ -411,9 +411,15 @@ pub fn run(effort: &Effort) -> anyhow::Result<Cps> {
 /// router (the routes are added for this run; they do not matter to the others, where the
 /// client only talks to the VIP and the member only to the lb's SNAT address).
 fn direct(topo: &LbTopology, effort: &Effort) -> anyhow::Result<Run> {
+    route_directly(topo);
+    samples(&topo.client, MEMBER.parse()?, effort, || {})
+}
+
+/// Routes between the client and the first member through the lb namespace (for the
+/// plain-routing runs; the client then reaches 198.18.1.0/24 and the member 198.18.0.0/24).
+pub(crate) fn route_directly(topo: &LbTopology) {
     topo.lb.sysctl("net.ipv4.ip_forward", "1");
     topo.client
         .ip(&["route", "add", "198.18.1.0/24", "via", "198.18.0.2"]);
     topo.members[0].ip(&["route", "add", "198.18.0.0/24", "via", "198.18.1.1"]);
-    samples(&topo.client, MEMBER.parse()?, effort, || {})
 }

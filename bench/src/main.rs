@@ -3,6 +3,7 @@
 //! samples, and every comparison is a ratio against a floor measured in the same run.
 
 mod cps;
+mod http;
 mod live;
 mod report;
 mod setup;
@@ -15,8 +16,9 @@ use anyhow::{Context as _, ensure};
 use clap::Parser;
 
 /// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor, the
-/// live packet rate through a veth against an XDP_TX floor, and TCP connections/s through the
-/// VIP against HAProxy in TCP mode on the same topology.
+/// live packet rate through a veth against an XDP_TX floor, TCP connections/s through the VIP
+/// against HAProxy in TCP mode on the same topology, and HTTP requests/s (keep-alive, wrk)
+/// through the agent's L7 proxy against HAProxy in HTTP mode.
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Cli {
@@ -41,6 +43,8 @@ enum Part {
     Live,
     /// TCP connections/s against HAProxy.
     Cps,
+    /// HTTP requests/s (keep-alive, wrk) through the agent's proxy against HAProxy.
+    Http,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -102,6 +106,20 @@ fn main() -> anyhow::Result<()> {
         haproxy: haproxy.as_ref().map(|r| *f(r)),
         lb: lb.as_ref().map(|r| *f(r)),
     };
+    let http = if wanted(Part::Http) {
+        eprintln!("[bench] HTTP requests/s: plain routing, HAProxy, the agent's proxy ...");
+        Some(
+            http::run(&http::Effort {
+                samples: if quick { 2 } else { 5 },
+                seconds: if quick { 1 } else { 3 },
+                connections: 64,
+                threads: std::thread::available_parallelism().map_or(2, usize::from),
+            })
+            .context("HTTP request-rate benchmark")?,
+        )
+    } else {
+        None
+    };
     let report = report::Report {
         testrun_ns: testrun,
         live_mpps: live,
@@ -109,6 +127,7 @@ fn main() -> anyhow::Result<()> {
         tcp_cps: pick(|r| &r.cps),
         tcp_cpu_busy_pct: pick(|r| &r.cpu_busy_pct),
         tcp_cpu_us_per_conn: pick(|r| &r.cpu_us_per_conn),
+        http: report::HttpReport::of(http.as_ref()),
     };
     report.write(&cli.out)?;
     println!("{}", report.markdown());

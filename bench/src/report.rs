@@ -6,18 +6,206 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::{
+    http,
     live::{LiveMpps, LiveProgramNs},
     stats::Stat,
     testrun::TestRunNs,
 };
 
-/// One TCP figure for the three configurations on the same topology: plain routing (no load
-/// balancer: the client connects to the member), HAProxy, the data plane.
+/// One value for each of the three configurations on the same topology: plain routing (no
+/// load balancer: the client talks to the member), HAProxy, our load balancer (the data plane
+/// for TCP, the agent's L7 proxy for HTTP). `None`: not measured.
 #[derive(Debug, Serialize)]
-pub struct TcpFigure {
-    pub direct: Option<Stat>,
-    pub haproxy: Option<Stat>,
-    pub lb: Option<Stat>,
+pub struct PerConfig<T> {
+    pub direct: Option<T>,
+    pub haproxy: Option<T>,
+    pub lb: Option<T>,
+}
+
+impl<T> Default for PerConfig<T> {
+    fn default() -> Self {
+        Self {
+            direct: None,
+            haproxy: None,
+            lb: None,
+        }
+    }
+}
+
+/// One TCP figure for the three configurations.
+pub type TcpFigure = PerConfig<Stat>;
+
+/// The HTTP figures (keep-alive GETs through the VIP, driven by wrk), flattened into the report
+/// as `http_*` keys.
+#[derive(Debug, Default, Serialize)]
+pub struct HttpReport {
+    /// Completed requests per second.
+    pub http_rps: PerConfig<Stat>,
+    /// Busy share of all CPUs (%) during the runs (the machine's).
+    pub http_cpu_busy_pct: PerConfig<Stat>,
+    /// The machine's CPU time per completed request (µs).
+    pub http_cpu_us_per_req: PerConfig<Stat>,
+    /// Failed answers over all samples (non-2xx/3xx, socket errors, answers the member did not
+    /// serve); anything but 0 flags the figure.
+    pub http_errors: PerConfig<u64>,
+    /// The agent's proxy against HAProxy, medians.
+    pub http_ratio_lb_haproxy: Option<HttpRatios>,
+    /// Why a configuration has no figure.
+    pub http_not_measured: PerConfig<String>,
+}
+
+/// `lb / haproxy` of the medians.
+#[derive(Debug, Serialize)]
+pub struct HttpRatios {
+    pub rps: f64,
+    pub cpu_us_per_req: f64,
+}
+
+impl HttpReport {
+    /// The report's HTTP part (`None`: the part was not run).
+    #[must_use]
+    pub fn of(h: Option<&http::Http>) -> Self {
+        let Some(h) = h else {
+            return Self::default();
+        };
+        let lb = h.lb.as_ref().ok();
+        let pick = |f: fn(&http::Run) -> Stat| PerConfig {
+            direct: Some(f(&h.direct)),
+            haproxy: h.haproxy.as_ref().map(f),
+            lb: lb.map(f),
+        };
+        let ratio = match (&h.haproxy, lb) {
+            (Some(hx), Some(l)) => Some(HttpRatios {
+                rps: l.rps.median / hx.rps.median,
+                cpu_us_per_req: l.cpu_us_per_req.median / hx.cpu_us_per_req.median,
+            }),
+            _ => None,
+        };
+        Self {
+            http_rps: pick(|r| r.rps),
+            http_cpu_busy_pct: pick(|r| r.cpu_busy_pct),
+            http_cpu_us_per_req: pick(|r| r.cpu_us_per_req),
+            http_errors: PerConfig {
+                direct: Some(h.direct.errors),
+                haproxy: h.haproxy.as_ref().map(|r| r.errors),
+                lb: lb.map(|r| r.errors),
+            },
+            http_ratio_lb_haproxy: ratio,
+            http_not_measured: PerConfig {
+                direct: None,
+                haproxy: h
+                    .haproxy
+                    .is_none()
+                    .then(|| "haproxy is not installed".to_owned()),
+                lb: h.lb.as_ref().err().cloned(),
+            },
+        }
+    }
+
+    /// The HTTP table (its own: the rows above may end in a paragraph), the errors that flag a
+    /// figure and what each proxy costs per request.
+    fn markdown(&self) -> String {
+        let (r, u) = (&self.http_rps, &self.http_cpu_us_per_req);
+        let Some(direct) = &r.direct else {
+            return "\nHTTP requests/s against HAProxy: not measured in this run (`http_rps` is \
+                    null).\n"
+                .to_owned();
+        };
+        let flag = |errors: Option<u64>| match errors {
+            Some(n) if n > 0 => format!(" ⚠ {n} errors"),
+            _ => String::new(),
+        };
+        let mut md = String::from(
+            "\n| HTTP figure | min | median | max | unit | lb-agent vs HAProxy (medians) |\n\
+             |---|---|---|---|---|---|\n",
+        );
+        md += &row(
+            &format!(
+                "http: plain routing (no load balancer){}",
+                flag(self.http_errors.direct)
+            ),
+            direct,
+            "req/s",
+            None,
+        );
+        if let Some(h) = &r.haproxy {
+            md += &row(
+                &format!(
+                    "http: HAProxy (HTTP mode){}",
+                    flag(self.http_errors.haproxy)
+                ),
+                h,
+                "req/s",
+                None,
+            );
+        }
+        let ratio = self.http_ratio_lb_haproxy.as_ref();
+        if let Some(l) = &r.lb {
+            md += &row(
+                &format!("http: lb-agent proxy{}", flag(self.http_errors.lb)),
+                l,
+                "req/s",
+                ratio.map(|x| (x.rps, "HAProxy's rate")),
+            );
+        }
+        for (name, figure) in [
+            ("plain routing", &self.http_cpu_busy_pct.direct),
+            ("HAProxy", &self.http_cpu_busy_pct.haproxy),
+            ("lb-agent proxy", &self.http_cpu_busy_pct.lb),
+        ] {
+            if let Some(f) = figure {
+                md += &row(
+                    &format!("http cpu busy: {name} run"),
+                    f,
+                    "% of all CPUs",
+                    None,
+                );
+            }
+        }
+        for (name, figure, ratio) in [
+            ("plain routing", &u.direct, None),
+            ("HAProxy", &u.haproxy, None),
+            (
+                "lb-agent proxy",
+                &u.lb,
+                ratio.map(|x| (x.cpu_us_per_req, "HAProxy's CPU")),
+            ),
+        ] {
+            if let Some(f) = figure {
+                md += &row(&format!("http cpu per request: {name}"), f, "µs", ratio);
+            }
+        }
+        for (name, why) in [
+            ("HAProxy", &self.http_not_measured.haproxy),
+            ("lb-agent proxy", &self.http_not_measured.lb),
+        ] {
+            if let Some(why) = why {
+                let first = why.lines().next().unwrap_or_default();
+                md += &format!("\nHTTP, {name}: not measured: {first}\n");
+            }
+        }
+        if let (Some(d), Some(h)) = (&u.direct, &u.haproxy) {
+            md += &format!(
+                "\nCPU the proxy adds per request (its run minus plain routing, medians): \
+                 HAProxy {:.1} µs",
+                h.median - d.median
+            );
+            if let Some(l) = &u.lb {
+                md += &format!(", lb-agent {:.1} µs", l.median - d.median);
+            }
+            md += ".\n";
+        }
+        let errors = [
+            self.http_errors.direct,
+            self.http_errors.haproxy,
+            self.http_errors.lb,
+        ];
+        if errors.iter().flatten().any(|&n| n > 0) {
+            md += "\n⚠ Some HTTP runs had errors (non-2xx/3xx answers, socket errors or answers \
+                   the member did not serve; `http_errors`): their figures are suspect.\n";
+        }
+        md
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -32,6 +220,8 @@ pub struct Report {
     pub tcp_cpu_busy_pct: TcpFigure,
     /// The machine's CPU time per completed connection (µs).
     pub tcp_cpu_us_per_conn: TcpFigure,
+    #[serde(flatten)]
+    pub http: HttpReport,
 }
 
 fn row(name: &str, s: &Stat, unit: &str, ratio: Option<(f64, &str)>) -> String {
@@ -139,6 +329,7 @@ impl Report {
             );
         }
         md += &self.tcp_markdown();
+        md += &self.http.markdown();
         md += "\nTest-run times: the kernel's time for one run per call (every call gets the frame \
                afresh; the kernel does not restore it between repeats), averaged over calls, with the \
                client-side veth as ingress (route lookups included; redirects not carried out). Live \
@@ -152,7 +343,12 @@ impl Report {
                close; 64 in flight, one event loop per CPU in the client and in the member) from the \
                client namespace: to the member through the lb namespace as a plain router, then through \
                the VIP with HAProxy in TCP mode in the lb namespace, then with the data plane; CPU is \
-               the whole machine's (client and member included).\n";
+               the whole machine's (client and member included). HTTP: keep-alive GETs of a \
+               32-byte body (wrk, 64 connections, one thread per CPU, in the client namespace; the \
+               member a hyper server with one worker per CPU), to the member through the lb namespace \
+               as a router, then through the VIP with HAProxy in HTTP mode (Octavia's configuration of \
+               an HTTP listener), then with `lb-agent run`'s L7 proxy; every answer must be the \
+               member's `200`; CPU is the whole machine's per completed request.\n";
         md
     }
 }

@@ -6,5 +6,6 @@ pub mod config;
 pub mod dataplane;
 pub mod error;
 pub mod health;
+pub mod proxy;
 
 pub use error::DataplaneError;

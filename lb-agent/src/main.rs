@@ -100,6 +100,7 @@ enum Command {
     },
 }
 
+// The L7 proxy runs on worker threads of its own (`proxy::workers`).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -157,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
                 report: interval,
                 gc: 0,
             };
-            serve(dataplane, timers, None).await
+            serve(dataplane, &mut lb_agent::proxy::Proxy::new(), timers, None).await
         }
     }
 }
@@ -213,9 +214,12 @@ async fn run(
         None => Dataplane::load().context("loading the data plane")?,
     };
     let mut dataplane = attach_all(dataplane, ifaces, mode)?;
+    let mut proxy = lb_agent::proxy::Proxy::new();
+    proxy.apply(&state)?;
     let report = dataplane.apply(&state)?;
     tracing::info!(?report, "desired state applied");
-    serve(dataplane, timers, Some(path)).await?;
+    serve(dataplane, &mut proxy, timers, Some(path)).await?;
+    proxy.shutdown();
     match pin_dir {
         Some(dir) if detach_on_exit => {
             pins::remove(dir)?;
@@ -254,6 +258,7 @@ async fn tick(t: &mut Option<tokio::time::Interval>) {
 /// SIGINT/SIGTERM.
 async fn serve(
     mut dataplane: Dataplane,
+    proxy: &mut lb_agent::proxy::Proxy,
     timers: Timers,
     state: Option<&PathBuf>,
 ) -> anyhow::Result<()> {
@@ -267,7 +272,7 @@ async fn serve(
             _ = term.recv() => break,
             _ = hup.recv() => match state {
                 Some(path) => match read_state(path) {
-                    Ok(s) => match dataplane.apply(&s) {
+                    Ok(s) => match proxy.apply(&s).map_err(anyhow::Error::from).and_then(|()| Ok(dataplane.apply(&s)?)) {
                         Ok(report) => tracing::info!(?report, "desired state re-applied"),
                         Err(error) => tracing::error!(%error, "applying the new state failed"),
                     },

@@ -15,8 +15,9 @@ mod validate;
 
 pub use applied::Applied;
 pub use model::{
-    Algorithm, DesiredState, L4Protocol, Listener, LoadBalancer, Member, Monitor, MonitorType,
-    Pool, Snat,
+    Algorithm, CompareType, DesiredState, L7Action, L7Policy, L7Rule, L7RuleType, Listener,
+    ListenerProtocol, LoadBalancer, Member, Monitor, MonitorType, PersistenceType, Pool,
+    PoolProtocol, SessionPersistence, Snat,
 };
 pub use validate::ValidationError;
 

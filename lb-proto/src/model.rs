@@ -1,7 +1,10 @@
 //! The desired state of one amphora host: load balancers with their listeners, pools and
 //! members, as the data plane needs them. Defaults follow Octavia's.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::{
+    collections::BTreeMap,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,12 +75,48 @@ pub struct LoadBalancer {
     pub pools: Vec<Pool>,
 }
 
-/// Transport protocols balanced in the kernel.
+/// Listener protocols (Octavia names). `TCP` and `UDP` are balanced in the kernel (a TCP
+/// listener whose pool speaks `PROXY`/`PROXYV2` goes to the proxy); `HTTP` and `PROMETHEUS`
+/// are served by the agent's L7 proxy, which the kernel passes their packets to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum L4Protocol {
+pub enum ListenerProtocol {
     Tcp,
     Udp,
+    Http,
+    Prometheus,
+}
+
+impl ListenerProtocol {
+    /// Whether the listener's transport is UDP (every other protocol runs over TCP).
+    #[must_use]
+    pub fn is_udp(self) -> bool {
+        self == Self::Udp
+    }
+}
+
+/// Pool protocols (Octavia names): how the load balancer speaks to the members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum PoolProtocol {
+    #[default]
+    Tcp,
+    Udp,
+    Http,
+    Https,
+    /// The PROXY protocol, version 1 (text header), then the client's bytes.
+    Proxy,
+    /// The PROXY protocol, version 2 (binary header), then the client's bytes.
+    Proxyv2,
+    Sctp,
+}
+
+impl PoolProtocol {
+    /// Whether connections to the members start with a PROXY protocol header.
+    #[must_use]
+    pub fn sends_proxy_header(self) -> bool {
+        matches!(self, Self::Proxy | Self::Proxyv2)
+    }
 }
 
 /// A listener: VIP port + protocol.
@@ -85,7 +124,7 @@ pub enum L4Protocol {
 #[serde(deny_unknown_fields)]
 pub struct Listener {
     pub id: String,
-    pub protocol: L4Protocol,
+    pub protocol: ListenerProtocol,
     pub protocol_port: u16,
     #[serde(default = "yes")]
     pub admin_state_up: bool,
@@ -101,8 +140,127 @@ pub struct Listener {
     /// Member-side idle timeout in milliseconds (Octavia default 50000).
     #[serde(default = "default_timeout")]
     pub timeout_member_data: u32,
+    /// Time to establish a member connection, ms (proxy only; Octavia default 5000).
+    #[serde(default = "default_connect_timeout")]
+    pub timeout_member_connect: u32,
+    /// Time to wait for more data to inspect, ms (proxy only; Octavia default 0).
+    #[serde(default)]
+    pub timeout_tcp_inspect: u32,
     #[serde(default)]
     pub default_pool_id: Option<String>,
+    /// Headers the proxy inserts (`X-Forwarded-For` → `"true"`, ...); HTTP listeners only.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub insert_headers: BTreeMap<String, String>,
+    /// L7 policies (HTTP listeners only), evaluated in `position` order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub l7policies: Vec<L7Policy>,
+}
+
+/// What an L7 policy does with a request its rules match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum L7Action {
+    RedirectToPool,
+    RedirectToUrl,
+    RedirectPrefix,
+    Reject,
+}
+
+/// An L7 policy: when all its enabled rules match, its action applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L7Policy {
+    pub id: String,
+    /// 1-based order among the listener's policies (lower first).
+    pub position: u32,
+    pub action: L7Action,
+    #[serde(default = "yes")]
+    pub admin_state_up: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_pool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_prefix: Option<String>,
+    /// 301, 302, 303, 307 or 308 for the redirect actions (Octavia default 302).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_http_code: Option<u16>,
+    #[serde(default)]
+    pub rules: Vec<L7Rule>,
+}
+
+/// What an L7 rule looks at (Octavia names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum L7RuleType {
+    HostName,
+    Path,
+    FileType,
+    Header,
+    Cookie,
+    SslConnHasCert,
+    SslVerifyResult,
+    SslDnField,
+}
+
+/// How an L7 rule compares (Octavia names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CompareType {
+    Regex,
+    StartsWith,
+    EndsWith,
+    Contains,
+    EqualTo,
+}
+
+/// One condition of an L7 policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct L7Rule {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: L7RuleType,
+    pub compare_type: CompareType,
+    /// Header or cookie name (`HEADER`, `COOKIE`), DN field (`SSL_DN_FIELD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub value: String,
+    #[serde(default)]
+    pub invert: bool,
+    #[serde(default = "yes")]
+    pub admin_state_up: bool,
+}
+
+/// Session persistence types (Octavia names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PersistenceType {
+    SourceIp,
+    HttpCookie,
+    AppCookie,
+}
+
+/// A pool's session persistence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionPersistence {
+    #[serde(rename = "type")]
+    pub kind: PersistenceType,
+    /// The application's cookie (`APP_COOKIE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_name: Option<String>,
+    /// Seconds a `SOURCE_IP` stickiness entry lives after its last use (Octavia default 360).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_timeout: Option<u32>,
+    /// Netmask applied to the source before it is looked up (`SOURCE_IP`), e.g.
+    /// `255.255.255.0`; none = the whole address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub persistence_granularity: Option<String>,
+}
+
+fn default_connect_timeout() -> u32 {
+    5_000
 }
 
 fn unlimited() -> i64 {
@@ -127,6 +285,9 @@ pub enum Algorithm {
 #[serde(deny_unknown_fields)]
 pub struct Pool {
     pub id: String,
+    /// How the members are spoken to; `TCP` when absent.
+    #[serde(default)]
+    pub protocol: PoolProtocol,
     pub lb_algorithm: Algorithm,
     #[serde(default = "yes")]
     pub admin_state_up: bool,
@@ -135,6 +296,8 @@ pub struct Pool {
     /// The pool's health monitor, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monitor: Option<Monitor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_persistence: Option<SessionPersistence>,
 }
 
 /// Health-monitor types (Octavia names).
@@ -228,4 +391,27 @@ pub struct Member {
 
 fn one() -> u16 {
     1
+}
+
+impl LoadBalancer {
+    /// The pool with `id`, if it is one of this load balancer's.
+    #[must_use]
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+
+    /// Whether the agent's L7 proxy serves `listener` (HTTP and PROMETHEUS listeners, and TCP
+    /// listeners whose default pool speaks the PROXY protocol); the kernel serves the rest.
+    #[must_use]
+    pub fn proxied(&self, listener: &Listener) -> bool {
+        match listener.protocol {
+            ListenerProtocol::Http | ListenerProtocol::Prometheus => true,
+            ListenerProtocol::Udp => false,
+            ListenerProtocol::Tcp => listener
+                .default_pool_id
+                .as_deref()
+                .and_then(|id| self.pool(id))
+                .is_some_and(|p| p.protocol.sends_proxy_header()),
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{DesiredState, L4Protocol};
+use crate::model::{DesiredState, L7Action, ListenerProtocol};
 
 /// The first problem found, with the object it concerns.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -11,13 +11,15 @@ pub enum ValidationError {
     DuplicateId { id: String },
     #[error("listener {listener}: port 0 is not a valid protocol_port")]
     ZeroPort { listener: String },
-    #[error("listener {listener}: another listener already serves {vip} {protocol:?} port {port}")]
+    #[error("listener {listener}: another listener already serves {vip} {transport} port {port}")]
     DuplicateListener {
         listener: String,
         vip: String,
-        protocol: L4Protocol,
+        transport: &'static str,
         port: u16,
     },
+    #[error("l7policy {policy}: {reason}")]
+    L7Policy { policy: String, reason: String },
     #[error("listener {listener}: default_pool_id {pool} is not a pool of its load balancer")]
     UnknownPool { listener: String, pool: String },
     #[error(
@@ -106,13 +108,20 @@ impl DesiredState {
                         listener: l.id.clone(),
                     });
                 }
-                if !endpoints.insert((lb.vip_address, l.protocol, l.protocol_port)) {
+                if !endpoints.insert((lb.vip_address, l.protocol.is_udp(), l.protocol_port)) {
                     return Err(ValidationError::DuplicateListener {
                         listener: l.id.clone(),
                         vip: lb.vip_address.to_string(),
-                        protocol: l.protocol,
+                        transport: if l.protocol.is_udp() { "UDP" } else { "TCP" },
                         port: l.protocol_port,
                     });
+                }
+                for policy in &l.l7policies {
+                    unique(&policy.id)?;
+                    l7policy(lb, l, policy)?;
+                    for rule in &policy.rules {
+                        unique(&rule.id)?;
+                    }
                 }
                 if l.connection_limit == 0
                     || l.connection_limit < -1
@@ -147,6 +156,48 @@ impl DesiredState {
         }
         Ok(())
     }
+}
+
+fn l7policy(
+    lb: &crate::LoadBalancer,
+    l: &crate::Listener,
+    p: &crate::L7Policy,
+) -> Result<(), ValidationError> {
+    let bad = |reason: String| {
+        Err(ValidationError::L7Policy {
+            policy: p.id.clone(),
+            reason,
+        })
+    };
+    if l.protocol != ListenerProtocol::Http {
+        return bad(format!("{:?} listeners take no L7 policies", l.protocol));
+    }
+    match p.action {
+        L7Action::RedirectToPool => match &p.redirect_pool_id {
+            Some(pool) if lb.pools.iter().any(|x| &x.id == pool) => {}
+            Some(pool) => {
+                return bad(format!(
+                    "redirect_pool_id {pool} is not a pool of its load balancer"
+                ));
+            }
+            None => return bad("REDIRECT_TO_POOL needs redirect_pool_id".into()),
+        },
+        L7Action::RedirectToUrl if p.redirect_url.is_none() => {
+            return bad("REDIRECT_TO_URL needs redirect_url".into());
+        }
+        L7Action::RedirectPrefix if p.redirect_prefix.is_none() => {
+            return bad("REDIRECT_PREFIX needs redirect_prefix".into());
+        }
+        _ => {}
+    }
+    if let Some(code) = p.redirect_http_code
+        && ![301, 302, 303, 307, 308].contains(&code)
+    {
+        return bad(format!(
+            "redirect_http_code {code} is not 301, 302, 303, 307 or 308"
+        ));
+    }
+    Ok(())
 }
 
 fn monitor(pool: &str, m: &crate::Monitor) -> Result<(), ValidationError> {
@@ -195,17 +246,22 @@ mod tests {
                 admin_state_up: true,
                 listeners: vec![Listener {
                     id: "l".into(),
-                    protocol: L4Protocol::Tcp,
+                    protocol: ListenerProtocol::Tcp,
                     protocol_port: 80,
                     admin_state_up: true,
                     connection_limit: -1,
                     allowed_cidrs: vec![],
                     timeout_client_data: 50_000,
                     timeout_member_data: 50_000,
+                    timeout_member_connect: 5_000,
+                    timeout_tcp_inspect: 0,
                     default_pool_id: Some("p".into()),
+                    insert_headers: Default::default(),
+                    l7policies: vec![],
                 }],
                 pools: vec![Pool {
                     id: "p".into(),
+                    protocol: PoolProtocol::Tcp,
                     lb_algorithm: Algorithm::RoundRobin,
                     admin_state_up: true,
                     members: vec![Member {
@@ -219,8 +275,23 @@ mod tests {
                         monitor_port: None,
                     }],
                     monitor: None,
+                    session_persistence: None,
                 }],
             }],
+        }
+    }
+
+    fn policy(action: L7Action) -> L7Policy {
+        L7Policy {
+            id: "pol".into(),
+            position: 1,
+            action,
+            admin_state_up: true,
+            redirect_pool_id: None,
+            redirect_url: None,
+            redirect_prefix: None,
+            redirect_http_code: None,
+            rules: vec![],
         }
     }
 
@@ -304,6 +375,50 @@ mod tests {
             (
                 |s| s.loadbalancers[0].pools[0].members[0].id = "p".into(),
                 "duplicate id",
+            ),
+            (
+                |s| {
+                    let l = s.loadbalancers[0].listeners[0].clone();
+                    s.loadbalancers[0].listeners.push(Listener {
+                        id: "l2".into(),
+                        protocol: ListenerProtocol::Http,
+                        ..l
+                    });
+                },
+                "TCP port 80",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].l7policies = vec![policy(L7Action::Reject)],
+                "take no L7 policies",
+            ),
+            (
+                |s| {
+                    let l = &mut s.loadbalancers[0].listeners[0];
+                    l.protocol = ListenerProtocol::Http;
+                    let mut p = policy(L7Action::RedirectToPool);
+                    p.redirect_pool_id = Some("elsewhere".into());
+                    l.l7policies = vec![p];
+                },
+                "not a pool of its load balancer",
+            ),
+            (
+                |s| {
+                    let l = &mut s.loadbalancers[0].listeners[0];
+                    l.protocol = ListenerProtocol::Http;
+                    l.l7policies = vec![policy(L7Action::RedirectToUrl)];
+                },
+                "needs redirect_url",
+            ),
+            (
+                |s| {
+                    let l = &mut s.loadbalancers[0].listeners[0];
+                    l.protocol = ListenerProtocol::Http;
+                    let mut p = policy(L7Action::RedirectPrefix);
+                    p.redirect_prefix = Some("https://x".into());
+                    p.redirect_http_code = Some(304);
+                    l.l7policies = vec![p];
+                },
+                "redirect_http_code 304",
             ),
         ];
         for (break_it, expected) in cases {

@@ -29,8 +29,10 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     // `postgres`/`initdb` off PATH (in /usr/lib/postgresql/<major>/bin), so the package
     // status decides.
     ("postgresql", "postgres"),
-    // `cargo xtask bench` compares the data plane's TCP connection rate with HAProxy's.
+    // `cargo xtask bench` compares the data plane's TCP connection rate and the proxy's HTTP
+    // request rate with HAProxy's; wrk drives the HTTP figure.
     ("haproxy", "haproxy"),
+    ("wrk", "wrk"),
     // lb-api's keystone_auth test talks to Keystone and lb-api with curl.
     ("curl", "curl"),
 ];

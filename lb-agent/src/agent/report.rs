@@ -6,7 +6,7 @@ use lb_proto::{
     heartbeat::{Heartbeat, ListenerReport, ListenerStatus, MemberReport, MemberStatus},
 };
 
-use crate::{DataplaneError, dataplane::Dataplane};
+use crate::{DataplaneError, dataplane::Dataplane, proxy::Proxy};
 
 /// The report for `host_id` at `sent_at_ms`.
 pub fn build(
@@ -15,6 +15,7 @@ pub fn build(
     state: Option<&DesiredState>,
     down: &std::collections::HashSet<String>,
     dataplane: &Dataplane,
+    proxy: &Proxy,
 ) -> Result<Heartbeat, DataplaneError> {
     let mut heartbeat = Heartbeat {
         host_id: host_id.to_owned(),
@@ -28,7 +29,19 @@ pub fn build(
     };
     for lb in &state.loadbalancers {
         for listener in &lb.listeners {
-            let stats = dataplane.listener_stats(&listener.id)?.unwrap_or_default();
+            let (active, total, bytes_in, bytes_out, request_errors) = if lb.proxied(listener) {
+                let s = proxy.listener_stats(&listener.id).unwrap_or_default();
+                (s.active, s.total, s.bytes_in, s.bytes_out, s.request_errors)
+            } else {
+                let s = dataplane.listener_stats(&listener.id)?.unwrap_or_default();
+                (
+                    s.active,
+                    s.traffic.opened,
+                    s.traffic.bytes_in,
+                    s.traffic.bytes_out,
+                    0,
+                )
+            };
             let usable_pool = listener.default_pool_id.as_ref().is_some_and(|id| {
                 lb.pools
                     .iter()
@@ -36,7 +49,7 @@ pub fn build(
             });
             let status = if !lb.admin_state_up || !listener.admin_state_up || !usable_pool {
                 ListenerStatus::Down
-            } else if u64::try_from(listener.connection_limit).is_ok_and(|l| stats.active >= l) {
+            } else if u64::try_from(listener.connection_limit).is_ok_and(|l| active >= l) {
                 ListenerStatus::Full
             } else {
                 ListenerStatus::Open
@@ -44,11 +57,11 @@ pub fn build(
             heartbeat.listeners.push(ListenerReport {
                 id: listener.id.clone(),
                 status,
-                active_connections: stats.active,
-                total_connections: stats.traffic.opened,
-                bytes_in: stats.traffic.bytes_in,
-                bytes_out: stats.traffic.bytes_out,
-                request_errors: 0,
+                active_connections: active,
+                total_connections: total,
+                bytes_in,
+                bytes_out,
+                request_errors,
             });
         }
         for pool in &lb.pools {

@@ -33,6 +33,9 @@ pub enum ApplyError {
     /// Programming the maps failed.
     #[error(transparent)]
     Dataplane(#[from] DataplaneError),
+    /// The L7 proxy could not serve the state (a listener's address could not be bound).
+    #[error(transparent)]
+    Proxy(#[from] crate::proxy::ProxyError),
     /// The state was applied but could not be saved for the next start.
     #[error("saving {path}: {source}")]
     Save {
@@ -45,6 +48,8 @@ pub enum ApplyError {
 /// The data plane and what it runs.
 pub struct Runtime {
     pub dataplane: Dataplane,
+    /// The L7 proxy serving HTTP, PROMETHEUS and PROXY-protocol listeners.
+    pub proxy: crate::proxy::Proxy,
     state: Option<DesiredState>,
     state_dir: PathBuf,
     /// Members whose health monitor says down: applied as administratively down, so they get
@@ -61,6 +66,7 @@ impl Runtime {
     pub fn new(dataplane: Dataplane, state_dir: &Path) -> Self {
         Self {
             dataplane,
+            proxy: crate::proxy::Proxy::new(),
             state: None,
             state_dir: state_dir.to_owned(),
             down: HashSet::new(),
@@ -126,13 +132,14 @@ impl Runtime {
 
     /// A health transition: re-applies the state with the member in or out of selection.
     /// Returns whether anything changed.
-    pub fn set_health(&mut self, t: &Transition) -> Result<bool, DataplaneError> {
+    pub fn set_health(&mut self, t: &Transition) -> Result<bool, ApplyError> {
         let changed = match t.health {
             Health::Down => self.down.insert(t.member_id.clone()),
             Health::Up => self.down.remove(&t.member_id),
         };
         if changed && let Some(state) = &self.state {
             let effective = self.effective(state);
+            self.proxy.apply(&effective)?;
             self.dataplane.apply(&effective)?;
         }
         Ok(changed)
@@ -146,6 +153,7 @@ impl Runtime {
             self.state.as_ref(),
             &self.down,
             &self.dataplane,
+            &self.proxy,
         )
     }
 
@@ -171,7 +179,9 @@ impl Runtime {
             Err(source) => return Err(ApplyError::Save { path, source }),
         };
         let state = DesiredState::from_json(&bytes)?;
-        self.dataplane.apply(&self.effective(&state))?;
+        let effective = self.effective(&state);
+        self.proxy.apply(&effective)?;
+        self.dataplane.apply(&effective)?;
         let applied = state.applied();
         self.state = Some(state);
         self.publish_targets();
@@ -194,7 +204,9 @@ impl Runtime {
                 return Ok(state.applied());
             }
         }
-        self.dataplane.apply(&self.effective(&state))?;
+        let effective = self.effective(&state);
+        self.proxy.apply(&effective)?;
+        self.dataplane.apply(&effective)?;
         let applied = state.applied();
         self.state = Some(state);
         self.publish_targets();

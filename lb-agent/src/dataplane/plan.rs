@@ -16,7 +16,7 @@ use lb_common::{
         VipInfo, VipKey,
     },
 };
-use lb_proto::{Algorithm, DesiredState, L4Protocol, Pool};
+use lb_proto::{Algorithm, DesiredState, ListenerProtocol, Pool};
 
 use super::{
     maglev::{self, RingMember},
@@ -122,7 +122,9 @@ impl Planner {
             }
             let (addr, family) = map_addr(lb.vip_address);
             plan.addrs.insert(addr_key(lb.vip_address));
-            for l in &lb.listeners {
+            // Listeners of the L7 proxy stay out of the kernel's tables: their packets find no
+            // VIP entry and go to the stack, where the proxy's sockets take them.
+            for l in lb.listeners.iter().filter(|l| !lb.proxied(l)) {
                 keep_l.insert(l.id.as_str());
                 let slot = self.listeners.get_or_alloc(&l.id)?;
                 let (pool, algorithm) = l
@@ -151,9 +153,10 @@ impl Planner {
                 let key = VipKey {
                     addr,
                     port: l.protocol_port.to_be(),
-                    proto: match l.protocol {
-                        L4Protocol::Tcp => IPPROTO_TCP,
-                        L4Protocol::Udp => IPPROTO_UDP,
+                    proto: if l.protocol == ListenerProtocol::Udp {
+                        IPPROTO_UDP
+                    } else {
+                        IPPROTO_TCP
                     },
                     family,
                 };

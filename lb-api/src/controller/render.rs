@@ -2,19 +2,23 @@
 //! placed on it with what is not being deleted. Objects in `PENDING_CREATE`/`PENDING_UPDATE` are
 //! rendered as they will be; `PENDING_DELETE` ones are left out.
 //!
-//! The data plane balances TCP and UDP. Until the L7 proxy exists, HTTP and HTTPS listeners are
-//! balanced at layer 4 (as TCP: no L7 policies, no header insertion, no cookie persistence);
-//! listeners the data plane cannot serve at all (TERMINATED_HTTPS, SCTP, PROMETHEUS) are
-//! skipped and listed in [`Rendered::skipped`].
+//! The kernel balances TCP, UDP and HTTPS (TLS passed through, as TCP); HTTP and PROMETHEUS
+//! listeners (and TCP listeners whose pool speaks the PROXY protocol) go to the agent's L7
+//! proxy with their L7 policies, inserted headers and session persistence. Listeners the
+//! agent cannot serve yet (TERMINATED_HTTPS, SCTP) are skipped and listed in
+//! [`Rendered::skipped`].
 
 use std::net::IpAddr;
 
-use lb_proto::{Algorithm, DesiredState, L4Protocol, MonitorType, PROTO_VERSION, Snat};
+use lb_proto::{
+    Algorithm, CompareType, DesiredState, L7Action, L7RuleType, ListenerProtocol, MonitorType,
+    PROTO_VERSION, PersistenceType, PoolProtocol, Snat,
+};
 
 use super::host::Host;
 use crate::model::{
-    common::Prov, graph::Graph, healthmonitor::HealthMonitor, listener::Listener, member::Member,
-    pool::Pool,
+    common::Prov, graph::Graph, healthmonitor::HealthMonitor, l7policy::L7Policy, l7rule::L7Rule,
+    listener::Listener, member::Member, pool::Pool,
 };
 
 /// A rendered host state.
@@ -29,12 +33,108 @@ fn live(p: Prov) -> bool {
     !matches!(p, Prov::PendingDelete | Prov::Deleted)
 }
 
-fn l4(protocol: &str) -> Option<L4Protocol> {
+fn listener_protocol(protocol: &str) -> Option<ListenerProtocol> {
     match protocol {
-        "TCP" | "HTTP" | "HTTPS" => Some(L4Protocol::Tcp),
-        "UDP" => Some(L4Protocol::Udp),
+        "TCP" | "HTTPS" => Some(ListenerProtocol::Tcp),
+        "UDP" => Some(ListenerProtocol::Udp),
+        "HTTP" => Some(ListenerProtocol::Http),
+        "PROMETHEUS" => Some(ListenerProtocol::Prometheus),
         _ => None,
     }
+}
+
+fn pool_protocol(protocol: &str) -> PoolProtocol {
+    match protocol {
+        "UDP" => PoolProtocol::Udp,
+        "HTTP" => PoolProtocol::Http,
+        "HTTPS" => PoolProtocol::Https,
+        "PROXY" => PoolProtocol::Proxy,
+        "PROXYV2" => PoolProtocol::Proxyv2,
+        "SCTP" => PoolProtocol::Sctp,
+        _ => PoolProtocol::Tcp,
+    }
+}
+
+fn persistence(p: &Pool) -> Option<lb_proto::SessionPersistence> {
+    let sp = p.session_persistence.as_ref()?;
+    let kind = match sp.kind.as_str() {
+        "SOURCE_IP" => PersistenceType::SourceIp,
+        "HTTP_COOKIE" => PersistenceType::HttpCookie,
+        "APP_COOKIE" => PersistenceType::AppCookie,
+        _ => return None,
+    };
+    Some(lb_proto::SessionPersistence {
+        kind,
+        cookie_name: sp.cookie_name.clone(),
+        persistence_timeout: sp.persistence_timeout.and_then(|t| u32::try_from(t).ok()),
+        persistence_granularity: sp.persistence_granularity.clone(),
+    })
+}
+
+fn l7rule(r: &L7Rule) -> Option<lb_proto::L7Rule> {
+    let kind = match r.kind.as_str() {
+        "HOST_NAME" => L7RuleType::HostName,
+        "PATH" => L7RuleType::Path,
+        "FILE_TYPE" => L7RuleType::FileType,
+        "HEADER" => L7RuleType::Header,
+        "COOKIE" => L7RuleType::Cookie,
+        "SSL_CONN_HAS_CERT" => L7RuleType::SslConnHasCert,
+        "SSL_VERIFY_RESULT" => L7RuleType::SslVerifyResult,
+        "SSL_DN_FIELD" => L7RuleType::SslDnField,
+        _ => return None,
+    };
+    let compare_type = match r.compare_type.as_str() {
+        "REGEX" => CompareType::Regex,
+        "STARTS_WITH" => CompareType::StartsWith,
+        "ENDS_WITH" => CompareType::EndsWith,
+        "CONTAINS" => CompareType::Contains,
+        "EQUAL_TO" => CompareType::EqualTo,
+        _ => return None,
+    };
+    Some(lb_proto::L7Rule {
+        id: r.c.id.clone(),
+        kind,
+        compare_type,
+        key: r.key.clone(),
+        value: r.value.clone(),
+        invert: r.invert,
+        admin_state_up: r.c.admin_state_up,
+    })
+}
+
+fn l7policy(g: &Graph, p: &L7Policy, pools: &[lb_proto::Pool]) -> Option<lb_proto::L7Policy> {
+    let action = match p.action.as_str() {
+        "REDIRECT_TO_POOL" => L7Action::RedirectToPool,
+        "REDIRECT_TO_URL" => L7Action::RedirectToUrl,
+        "REDIRECT_PREFIX" => L7Action::RedirectPrefix,
+        "REJECT" => L7Action::Reject,
+        _ => return None,
+    };
+    let redirect_pool_id = p.redirect_pool_id.clone();
+    // A policy whose pool is being deleted is left out (it cannot route anywhere).
+    if action == L7Action::RedirectToPool
+        && !redirect_pool_id
+            .as_ref()
+            .is_some_and(|id| pools.iter().any(|x| &x.id == id))
+    {
+        return None;
+    }
+    Some(lb_proto::L7Policy {
+        id: p.c.id.clone(),
+        position: u32::try_from(p.position).unwrap_or(u32::MAX),
+        action,
+        admin_state_up: p.c.admin_state_up,
+        redirect_pool_id,
+        redirect_url: p.redirect_url.clone(),
+        redirect_prefix: p.redirect_prefix.clone(),
+        redirect_http_code: p.redirect_http_code.and_then(|c| u16::try_from(c).ok()),
+        rules: g
+            .l7rules
+            .iter()
+            .filter(|r| r.l7policy_id == p.c.id && live(r.c.provisioning_status))
+            .filter_map(l7rule)
+            .collect(),
+    })
 }
 
 fn algorithm(name: &str) -> Algorithm {
@@ -98,6 +198,8 @@ fn monitor(hm: &HealthMonitor) -> Option<lb_proto::Monitor> {
 fn pool(g: &Graph, p: &Pool) -> lb_proto::Pool {
     lb_proto::Pool {
         id: p.c.id.clone(),
+        protocol: pool_protocol(&p.protocol),
+        session_persistence: persistence(p),
         lb_algorithm: algorithm(&p.lb_algorithm),
         admin_state_up: p.c.admin_state_up,
         members: g
@@ -114,7 +216,22 @@ fn pool(g: &Graph, p: &Pool) -> lb_proto::Pool {
     }
 }
 
-fn listener(l: &Listener, protocol: L4Protocol, pools: &[lb_proto::Pool]) -> lb_proto::Listener {
+fn listener(
+    g: &Graph,
+    l: &Listener,
+    protocol: ListenerProtocol,
+    pools: &[lb_proto::Pool],
+) -> lb_proto::Listener {
+    let mut l7policies: Vec<lb_proto::L7Policy> = if protocol == ListenerProtocol::Http {
+        g.l7policies
+            .iter()
+            .filter(|p| p.listener_id == l.c.id && live(p.c.provisioning_status))
+            .filter_map(|p| l7policy(g, p, pools))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    l7policies.sort_by_key(|p| p.position);
     lb_proto::Listener {
         id: l.c.id.clone(),
         protocol,
@@ -129,6 +246,10 @@ fn listener(l: &Listener, protocol: L4Protocol, pools: &[lb_proto::Pool]) -> lb_
         allowed_cidrs: l.allowed_cidrs.clone(),
         timeout_client_data: clamp_u32(l.timeout_client_data),
         timeout_member_data: clamp_u32(l.timeout_member_data),
+        timeout_member_connect: clamp_u32(l.timeout_member_connect),
+        timeout_tcp_inspect: clamp_u32(l.timeout_tcp_inspect),
+        insert_headers: l.insert_headers.clone(),
+        l7policies,
         default_pool_id: l
             .default_pool_id
             .clone()
@@ -152,8 +273,8 @@ pub fn loadbalancer(
         .collect();
     let mut listeners = Vec::new();
     for l in g.listeners.iter().filter(|l| live(l.c.provisioning_status)) {
-        match l4(&l.protocol) {
-            Some(protocol) => listeners.push(listener(l, protocol, &pools)),
+        match listener_protocol(&l.protocol) {
+            Some(protocol) => listeners.push(listener(g, l, protocol, &pools)),
             None => skipped.push((
                 l.c.id.clone(),
                 format!(

@@ -1,0 +1,308 @@
+//! One HTTP request through the proxy: the listener's L7 policies decide (reject, redirect,
+//! pool), persistence or the pool's algorithm picks the member, the request goes there over a
+//! keep-alive HTTP/1.1 connection pool with the listener's inserted headers, and the response
+//! streams back. Connection failures are retried on another member (HAProxy's `retries 3` +
+//! `option redispatch`, Octavia's defaults) when the request has no body.
+//!
+//! The proxy's own answers follow HAProxy's: 403 for `REJECT`, 3xx for redirects, 502 when no
+//! member can take the request or the member connection fails, 503 when the listener has no
+//! usable pool, 504 when the member does not answer within `timeout_member_data`.
+
+use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, Version, header,
+    request::Parts,
+};
+use hyper::body::{Body as _, Incoming};
+use hyper_util::{
+    client::legacy::Client,
+    rt::{TokioExecutor, TokioTimer},
+};
+
+use super::{
+    body::{ReqBody, RespBody},
+    config::{InsertHeaders, ListenerCfg},
+    connect::MemberConnector,
+    persist,
+    rules::Decision,
+    select::{InFlight, PoolRt},
+};
+
+/// Connection attempts after the first one fails to connect (HAProxy's `retries 3`).
+pub const RETRIES: usize = 3;
+/// Idle member connections kept per member.
+pub const POOL_IDLE_PER_MEMBER: usize = 256;
+/// How long an idle member connection is kept.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Keep-alive connection pools to members (one per listener, shared by its clients; or one
+/// per client connection for PROXY-protocol pools).
+pub type Upstream = Client<MemberConnector, ReqBody>;
+
+/// A client for members through `connector`.
+#[must_use]
+pub fn upstream(connector: MemberConnector) -> Upstream {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .pool_max_idle_per_host(POOL_IDLE_PER_MEMBER)
+        .pool_timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// The member clients a request may use: the listener's shared one, and (made on first use)
+/// the client connection's own for pools that send the PROXY header.
+pub struct Upstreams {
+    pub shared: Upstream,
+    pub private: std::sync::OnceLock<Upstream>,
+}
+
+impl Upstreams {
+    fn for_pool(&self, pool: &PoolRt, cfg: &ListenerCfg, peer: Peer) -> &Upstream {
+        if pool.protocol.sends_proxy_header() {
+            self.private.get_or_init(|| {
+                upstream(
+                    MemberConnector::new(cfg.timeouts.member_connect).with_proxy_header(
+                        pool.protocol,
+                        peer.client,
+                        peer.local,
+                    ),
+                )
+            })
+        } else {
+            &self.shared
+        }
+    }
+}
+
+/// Addresses of the client connection a request came on.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer {
+    pub client: SocketAddr,
+    pub local: SocketAddr,
+}
+
+fn html(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => {
+            "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
+        }
+        403 => {
+            "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"
+        }
+        502 => {
+            "<html><body><h1>502 Bad Gateway</h1>\nThe server returned an invalid or incomplete response.\n</body></html>\n"
+        }
+        503 => {
+            "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n"
+        }
+        504 => {
+            "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n"
+        }
+        _ => "",
+    }
+}
+
+/// An answer of the proxy's own; 5xx count as `request_errors`.
+pub fn own(cfg: &ListenerCfg, status: StatusCode) -> Response<RespBody> {
+    if status.is_server_error() {
+        cfg.counters.error();
+    }
+    let mut r = Response::new(RespBody::own(html(status)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+fn redirect(code: u16, location: &str) -> Response<RespBody> {
+    let mut r = Response::new(RespBody::Own(None));
+    *r.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::FOUND);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    r
+}
+
+/// Headers that concern one connection only (RFC 9110 §7.6.1) and never cross the proxy.
+const HOP_BY_HOP: [HeaderName; 6] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::UPGRADE,
+];
+
+fn strip_hop_by_hop(h: &mut HeaderMap) {
+    // Headers named by `Connection` are hop-by-hop too.
+    let named: Vec<HeaderName> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named.iter().chain(HOP_BY_HOP.iter()) {
+        h.remove(n);
+    }
+    h.remove(header::TRANSFER_ENCODING);
+}
+
+fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer) {
+    let client = || HeaderValue::from_str(&peer.client.ip().to_string()).ok();
+    if want.forwarded_for
+        && let Some(v) = client()
+    {
+        // HAProxy's `option forwardfor` adds its own header after any the client sent.
+        h.append(HeaderName::from_static("x-forwarded-for"), v);
+    }
+    if want.forwarded_port {
+        h.insert(
+            HeaderName::from_static("x-forwarded-port"),
+            HeaderValue::from(peer.local.port()),
+        );
+    }
+    if want.forwarded_proto {
+        h.insert(
+            HeaderName::from_static("x-forwarded-proto"),
+            HeaderValue::from_static("http"),
+        );
+    }
+    for (on, name) in [
+        (want.forwarded_ip, "x-forwarded-ip"),
+        (want.client_ip, "x-client-ip"),
+        (want.real_ip, "x-real-ip"),
+    ] {
+        if on && let Some(v) = client() {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+/// The request as the member gets it (without the URI's authority; set per attempt).
+fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
+    // HTTP/2 requests carry the host in `:authority`; HTTP/1.1 members need `Host`.
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(a) = parts.uri.authority()
+        && let Ok(v) = HeaderValue::from_str(a.as_str())
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    strip_hop_by_hop(&mut parts.headers);
+    persist::strip_request_cookie(pool, &mut parts.headers);
+    insert_headers(&mut parts.headers, cfg.headers, peer);
+    parts.version = Version::HTTP_11;
+}
+
+fn member_uri(pool: &PoolRt, member: usize, pq: &http::uri::PathAndQuery) -> Option<Uri> {
+    Uri::builder()
+        .scheme("http")
+        .authority(pool.members[member].authority.clone())
+        .path_and_query(pq.clone())
+        .build()
+        .ok()
+}
+
+/// Serves one request of a listener.
+pub async fn handle(
+    cfg: Arc<ListenerCfg>,
+    upstreams: Arc<Upstreams>,
+    peer: Peer,
+    req: Request<Incoming>,
+) -> Result<Response<RespBody>, Infallible> {
+    cfg.counters
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    let pool = match cfg.policies.decide(&parts) {
+        Decision::Reject => return Ok(own(&cfg, StatusCode::FORBIDDEN)),
+        Decision::Redirect { code, location } => return Ok(redirect(code, &location)),
+        Decision::Pool(id) => cfg.pools.get(id).cloned(),
+        Decision::Default => cfg.default_pool.clone(),
+    };
+    let Some(pool) = pool else {
+        return Ok(own(&cfg, StatusCode::SERVICE_UNAVAILABLE));
+    };
+    let upstream = upstreams.for_pool(&pool, &cfg, peer);
+    Ok(forward(&cfg, upstream, &pool, peer, parts, body).await)
+}
+
+async fn forward(
+    cfg: &ListenerCfg,
+    upstream: &Upstream,
+    pool: &PoolRt,
+    peer: Peer,
+    mut parts: Parts,
+    body: Incoming,
+) -> Response<RespBody> {
+    let sent_srv: Option<String> = pool
+        .persistence
+        .as_ref()
+        .filter(|p| p.kind == lb_proto::PersistenceType::HttpCookie)
+        .and_then(|_| persist::cookie(&parts.headers, persist::SRV_COOKIE))
+        .map(str::to_owned);
+    let Some(mut member) = persist::sticky(pool, &parts.headers, peer.client)
+        .or_else(|| pool.choose(peer.client, None))
+    else {
+        return own(cfg, StatusCode::BAD_GATEWAY);
+    };
+    prepare(&mut parts, cfg, pool, peer);
+    let pq = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    // A request without a body can be sent again if a connection attempt fails.
+    let retry = body
+        .is_end_stream()
+        .then(|| (parts.method.clone(), parts.headers.clone()));
+    let mut first = Some((parts, body));
+    let wait = cfg.timeouts.member_connect + cfg.timeouts.member_data;
+    for attempt in 0..=RETRIES {
+        let Some(uri) = member_uri(pool, member, &pq) else {
+            return own(cfg, StatusCode::BAD_GATEWAY);
+        };
+        let req = if let Some((mut p, b)) = first.take() {
+            p.uri = uri;
+            Request::from_parts(p, ReqBody::Client(b))
+        } else {
+            let Some((method, headers)) = &retry else {
+                break;
+            };
+            let mut r = Request::new(ReqBody::Empty);
+            *r.method_mut() = method.clone();
+            *r.headers_mut() = headers.clone();
+            *r.uri_mut() = uri;
+            *r.version_mut() = Version::HTTP_11;
+            r
+        };
+        let guard = InFlight::new(&pool.members[member].inflight);
+        match tokio::time::timeout(wait, upstream.request(req)).await {
+            Err(_) => return own(cfg, StatusCode::GATEWAY_TIMEOUT),
+            Ok(Ok(resp)) => {
+                persist::chosen(pool, member, peer.client);
+                let (mut rp, rb) = resp.into_parts();
+                strip_hop_by_hop(&mut rp.headers);
+                persist::on_response(pool, member, sent_srv.as_deref(), &mut rp.headers);
+                return Response::from_parts(rp, RespBody::Member(rb, Some(guard)));
+            }
+            Ok(Err(e)) if e.is_connect() && retry.is_some() && attempt < RETRIES => {
+                tracing::debug!(member = %pool.members[member].id, error = %e, "member connection failed; retrying");
+                drop(guard);
+                // The last attempt goes to another member (`option redispatch`).
+                if let Some(other) = pool.choose(peer.client, Some(member)) {
+                    member = other;
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(member = %pool.members[member].id, error = %e, "member request failed");
+                return own(cfg, StatusCode::BAD_GATEWAY);
+            }
+        }
+    }
+    own(cfg, StatusCode::BAD_GATEWAY)
+}

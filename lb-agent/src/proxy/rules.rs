@@ -1,0 +1,1488 @@
+//! A listener's L7 policies, compiled once per pushed state and decided per request, sans-io.
+//!
+//! The semantics are those of the HAProxy configuration Octavia's amphora renders, read from
+//! `octavia/common/jinja/haproxy/combined_listeners/templates/macros.j2` ([`l7rule_macro`],
+//! `l7policy_macro`, `frontend_macro`) and `jinja_cfg.py` ([`_transform_l7policy`]) and
+//! checked against HAProxy's sources (permalinks below, [`HAPROXY`]):
+//!
+//! - A policy is written only when it is admin-up and has at least one rule left after
+//!   dropping the admin-down ones; its rules are ANDed (`... if r1 !r2`), `invert` is `!`.
+//!   `REDIRECT_TO_POOL` is written only for an existing, admin-up pool.
+//! - Rule fetches: `HOST_NAME` → `req.hdr(host) -i`, `PATH` → `path`, `FILE_TYPE` →
+//!   `path_end`, `HEADER` → `req.hdr(<key>)`, `COOKIE` → `req.cook(<key>)`, then
+//!   `-m reg|beg|end|sub|str <value>`. `SSL_CONN_HAS_CERT` → `ssl_c_used` (no value),
+//!   `SSL_VERIFY_RESULT` → `ssl_c_verify eq <value>` (compare type unused), `SSL_DN_FIELD` →
+//!   `ssl_c_s_dn(<key>) -m ... <value>`.
+//! - A fetch that finds nothing fails the ACL (so `!acl` holds). `req.hdr()` and `req.cook()`
+//!   yield every occurrence and the ACL matches when any of them does.
+//! - Order: all `http-request deny`, then all `redirect`, then all `use_backend`, each group in
+//!   `position` order; the first rule that holds decides (see [`Group`]).
+//!
+//! Invariants: [`Policies`] is immutable once compiled (`Send + Sync`, shared by every request
+//! of the listener); [`Policies::decide`] never panics and borrows everything it matches from
+//! the request: the only allocation is a redirect's `Location`. Nothing a client sends can
+//! make a compiled rule misbehave; a rule that cannot be compiled never matches and is logged
+//! once per compile with its id.
+//!
+//! [`l7rule_macro`]: https://github.com/openstack/octavia/blob/01a3ed55dbd45a63dc09ac807e19a34689a12d70/octavia/common/jinja/haproxy/combined_listeners/templates/macros.j2
+//! [`_transform_l7policy`]: https://github.com/openstack/octavia/blob/0321c28588acf4e425dcfcc9f63353808e53247d/octavia/common/jinja/haproxy/combined_listeners/jinja_cfg.py
+//! [`HAPROXY`]: https://github.com/haproxy/haproxy/tree/50872daa6a857e82afc40b1c5161924aef4172d7
+
+use http::{HeaderName, Version, header, request::Parts, uri::PathAndQuery};
+use lb_proto::{CompareType, L7Action, L7Policy, L7Rule, L7RuleType};
+use regex::bytes::{Regex, RegexBuilder};
+
+/// Upper bound of one compiled rule regex (`RegexBuilder::size_limit`). Octavia caps a rule
+/// value at 255 characters; this leaves room for large repetitions of classes while keeping a
+/// hostile pattern from taking the agent's memory (the crate's default is 10 MiB).
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// The codes HAProxy's `redirect` accepts (`http_parse_redirect_rule`, src/http_rules.c);
+/// 302 when none is given.
+const REDIRECT_CODES: [u16; 5] = [301, 302, 303, 307, 308];
+const DEFAULT_REDIRECT_CODE: u16 = 302;
+
+/// What the listener's policies decide for one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision<'a> {
+    /// `REJECT`: answer 403.
+    Reject,
+    /// `REDIRECT_TO_URL` / `REDIRECT_PREFIX`: answer `code` with `Location: location`.
+    Redirect { code: u16, location: String },
+    /// `REDIRECT_TO_POOL`: send to this pool id.
+    Pool(&'a str),
+    /// No policy matched: the listener's default pool.
+    Default,
+}
+
+/// What the connection's TLS layer knows about the client certificate, for the `SSL_*` rule
+/// types. No listener terminates TLS yet, so [`Policies::decide`] uses [`ClientTls::NONE`]:
+/// `SSL_CONN_HAS_CERT` is false, `SSL_VERIFY_RESULT` and `SSL_DN_FIELD` find nothing (so
+/// they match only inverted). TLS listeners will call [`Policies::decide_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientTls<'a> {
+    /// `ssl_c_used`: the session carries a client certificate.
+    pub has_cert: bool,
+    /// `ssl_c_verify`: the verification result (0 = OK) on a TLS connection; `None` on a clear
+    /// one, where HAProxy's fetch fails.
+    pub verify_result: Option<i64>,
+    /// `ssl_c_s_dn`: the subject DN's entries `(field, value)` in certificate order.
+    pub subject_dn: &'a [(&'a str, &'a str)],
+}
+
+impl ClientTls<'static> {
+    /// A clear-text connection: no certificate, no verification result, no DN.
+    pub const NONE: Self = Self {
+        has_cert: false,
+        verify_result: None,
+        subject_dn: &[],
+    };
+}
+
+impl ClientTls<'_> {
+    /// `ssl_c_s_dn(<field>)`: the first entry of that field from the start of the DN; field
+    /// names compare case-insensitively (`ssl_sock_get_dn_entry`, src/ssl_utils.c).
+    fn dn_field(&self, field: &str) -> Option<&str> {
+        self.subject_dn
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(field))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A listener's L7 policies, compiled for evaluation (see the module docs).
+#[derive(Debug, Default)]
+pub struct Policies {
+    /// In evaluation order: [`Group`] first, then `position`.
+    policies: Vec<Policy>,
+}
+
+const _: () = {
+    const fn shared<T: Send + Sync>() {}
+    shared::<Policies>();
+};
+
+/// HAProxy evaluates a frontend's rule sets in a fixed order whatever their order in the file:
+/// `http-request` rules (Octavia's `http-request deny`), then `redirect` rules
+/// (`http_process_req_common`, src/http_ana.c, which runs `http_req_rules` then
+/// `redirect_rules`), then `use_backend` rules (`process_switching_rules`, src/stream.c, a
+/// later analyser). `cfgparse-listen.c` says as much when parsing: "a 'redirect' rule placed
+/// after a 'use_backend' rule will still be processed before" (`warnif_misplaced_redirect`,
+/// `warnif_misplaced_http_req`). Within a set, rules run in declaration order and the first
+/// one whose condition holds applies (configuration.txt, `use_backend`: "evaluated in their
+/// declaration order, and the first one which matches will assign the backend"). Octavia
+/// declares them in `position` order, so a `REJECT` at position 3 beats a `REDIRECT_TO_POOL`
+/// at position 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Deny,
+    Redirect,
+    UseBackend,
+}
+
+#[derive(Debug)]
+struct Policy {
+    action: Action,
+    /// The enabled rules, all of which must hold (never empty).
+    rules: Vec<Rule>,
+}
+
+#[derive(Debug)]
+enum Action {
+    Reject,
+    /// `redirect location <url>`: the URL as is.
+    Location {
+        code: u16,
+        url: Box<str>,
+    },
+    /// `redirect prefix <prefix>`; see [`prefix_location`].
+    Prefix {
+        code: u16,
+        prefix: Box<str>,
+    },
+    Pool(Box<str>),
+}
+
+#[derive(Debug)]
+struct Rule {
+    test: Test,
+    invert: bool,
+}
+
+/// One ACL: where the sample comes from and how it is matched.
+#[derive(Debug)]
+enum Test {
+    /// `req.hdr(host) -i`: see [`host_matches`].
+    Host(Matcher),
+    /// `path` (also `FILE_TYPE`, see [`Test::compile`]).
+    Path(Matcher),
+    /// `req.hdr(<name>)`.
+    Header(HeaderName, Matcher),
+    /// `req.cook(<name>)`.
+    Cookie(Box<[u8]>, Matcher),
+    /// `ssl_c_used`.
+    HasCert,
+    /// `ssl_c_verify eq <values>`.
+    VerifyResult(Box<[i64]>),
+    /// `ssl_c_s_dn(<field>)`.
+    DnField(Box<str>, Matcher),
+    /// A rule that could not be compiled: it never matches (so it holds when inverted).
+    Never,
+}
+
+/// HAProxy's pattern list of one ACL: the sample matches when any pattern does.
+#[derive(Debug)]
+enum Matcher {
+    Str {
+        how: StrMatch,
+        /// `-i` (only `HOST_NAME`): ASCII case-insensitive, as `strncasecmp` in the C locale.
+        icase: bool,
+        patterns: Box<[Box<[u8]>]>,
+    },
+    /// `-m reg`: unanchored search (`regex_exec2`).
+    Reg(Box<[Regex]>),
+}
+
+/// `-m str|beg|end|sub` (`pat_match_str`, `_beg`, `_end`, `_sub` in src/pattern.c).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StrMatch {
+    Equal,
+    Begins,
+    Ends,
+    Contains,
+}
+
+/// Why a rule cannot be compiled; it then never matches.
+#[derive(Debug, thiserror::Error)]
+enum RuleError {
+    #[error("{kind:?} rule without a key")]
+    MissingKey { kind: L7RuleType },
+    #[error("header name {key:?} is not a valid HTTP field name")]
+    HeaderName { key: String },
+    #[error("value does not parse as a HAProxy configuration word: {0}")]
+    Lex(#[from] LexError),
+    #[error("value word {word:?} starts with '-': HAProxy would read it as an ACL flag")]
+    FlagLike { word: String },
+    #[error("value is empty after HAProxy's quoting and comments: the ACL never matches")]
+    NoPattern,
+    #[error("regex {pattern:?} does not compile: {source}")]
+    Regex {
+        pattern: String,
+        source: regex::Error,
+    },
+    #[error("regex pattern is not UTF-8")]
+    RegexNotUtf8,
+    #[error("{word:?} is not an integer")]
+    Integer { word: String },
+}
+
+/// HAProxy refuses the configuration line (`parse_line`, src/tools.c).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum LexError {
+    #[error("unmatched quote")]
+    Quote,
+    #[error("invalid \\x escape")]
+    Hex,
+}
+
+impl Policies {
+    /// Compiles a listener's policies. `enabled_pool(id)` says whether a pool exists and is
+    /// admin-up.
+    pub fn compile(policies: &[L7Policy], enabled_pool: impl Fn(&str) -> bool) -> Self {
+        let mut compiled: Vec<(Group, u32, Policy)> = Vec::new();
+        for p in policies.iter().filter(|p| p.admin_state_up) {
+            // `_transform_l7policy` keeps the enabled rules; `frontend_macro` skips a policy
+            // left without any.
+            let rules: Vec<&L7Rule> = p.rules.iter().filter(|r| r.admin_state_up).collect();
+            if rules.is_empty() {
+                continue;
+            }
+            let Some((group, action)) = compile_action(p, &enabled_pool) else {
+                continue;
+            };
+            let rules = rules
+                .into_iter()
+                .map(|r| Rule {
+                    test: Test::compile(r).unwrap_or_else(|error| {
+                        tracing::warn!(
+                            policy = %p.id, rule = %r.id, %error,
+                            "l7rule cannot be compiled; it never matches"
+                        );
+                        Test::Never
+                    }),
+                    invert: r.invert,
+                })
+                .collect();
+            compiled.push((group, p.position, Policy { action, rules }));
+        }
+        // Stable: equal positions (which Octavia does not produce) keep their pushed order.
+        compiled.sort_by_key(|(group, position, _)| (*group, *position));
+        Self {
+            policies: compiled.into_iter().map(|(_, _, p)| p).collect(),
+        }
+    }
+
+    /// Decides a request of a clear-text listener (no client certificate).
+    pub fn decide(&self, req: &Parts) -> Decision<'_> {
+        self.decide_with(req, &ClientTls::NONE)
+    }
+
+    /// Decides a request whose connection's TLS state is `tls`.
+    pub fn decide_with(&self, req: &Parts, tls: &ClientTls<'_>) -> Decision<'_> {
+        let Some(policy) = self
+            .policies
+            .iter()
+            .find(|p| p.rules.iter().all(|r| r.holds(req, tls)))
+        else {
+            return Decision::Default;
+        };
+        match &policy.action {
+            Action::Reject => Decision::Reject,
+            Action::Location { code, url } => Decision::Redirect {
+                code: *code,
+                location: url.to_string(),
+            },
+            Action::Prefix { code, prefix } => Decision::Redirect {
+                code: *code,
+                location: prefix_location(prefix, req),
+            },
+            Action::Pool(id) => Decision::Pool(id),
+        }
+    }
+
+    /// No policy applies: every request goes to the default pool.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+}
+
+/// The group and action `l7policy_macro` writes for `p`, or `None` when it writes nothing.
+fn compile_action(p: &L7Policy, enabled_pool: &impl Fn(&str) -> bool) -> Option<(Group, Action)> {
+    let code = || match p.redirect_http_code {
+        None => DEFAULT_REDIRECT_CODE,
+        Some(c) if REDIRECT_CODES.contains(&c) => c,
+        Some(c) => {
+            // HAProxy would refuse the whole configuration; the API validates codes.
+            tracing::warn!(policy = %p.id, code = c, "unsupported redirect code; using 302");
+            DEFAULT_REDIRECT_CODE
+        }
+    };
+    let missing = |what: &str| {
+        tracing::warn!(policy = %p.id, "l7policy without {what}; skipped");
+    };
+    match p.action {
+        L7Action::Reject => Some((Group::Deny, Action::Reject)),
+        L7Action::RedirectToUrl => match &p.redirect_url {
+            Some(url) => Some((
+                Group::Redirect,
+                Action::Location {
+                    code: code(),
+                    url: url.as_str().into(),
+                },
+            )),
+            None => {
+                missing("redirect_url");
+                None
+            }
+        },
+        L7Action::RedirectPrefix => match &p.redirect_prefix {
+            Some(prefix) => Some((
+                Group::Redirect,
+                Action::Prefix {
+                    code: code(),
+                    prefix: prefix.as_str().into(),
+                },
+            )),
+            None => {
+                missing("redirect_prefix");
+                None
+            }
+        },
+        // `l7policy.redirect_pool.enabled`: nothing is written for a missing or disabled pool.
+        L7Action::RedirectToPool => p
+            .redirect_pool_id
+            .as_deref()
+            .filter(|id| enabled_pool(id))
+            .map(|id| (Group::UseBackend, Action::Pool(id.into()))),
+    }
+}
+
+/// `redirect prefix <prefix>`: the prefix followed by the request's URI from its path on,
+/// query string included, or by `/` when the URI has no path (`*`, authority form). A prefix
+/// of exactly `/` adds nothing, to allow self-redirects; any other prefix is prepended as is,
+/// so `http://a/` + `/b` gives `http://a//b` (`http_apply_redirect_rule`,
+/// `REDIRECT_TYPE_PREFIX`, src/http_ana.c; configuration.txt, `redirect`: "built from the
+/// concatenation of <pfx> and the complete URI path, including the query string ... if <pfx>
+/// equals exactly "/", then nothing is inserted before the original URI").
+fn prefix_location(prefix: &str, req: &Parts) -> String {
+    let rest = req
+        .uri
+        .path_and_query()
+        .map(PathAndQuery::as_str)
+        .filter(|s| !s.is_empty() && *s != "*")
+        .unwrap_or("/");
+    if prefix == "/" {
+        return rest.to_owned();
+    }
+    let mut location = String::with_capacity(prefix.len() + rest.len());
+    location.push_str(prefix);
+    location.push_str(rest);
+    location
+}
+
+impl Rule {
+    fn holds(&self, req: &Parts, tls: &ClientTls<'_>) -> bool {
+        self.test.found(req, tls) != self.invert
+    }
+}
+
+impl Test {
+    fn compile(r: &L7Rule) -> Result<Self, RuleError> {
+        let key = || {
+            r.key
+                .as_deref()
+                .ok_or(RuleError::MissingKey { kind: r.kind })
+        };
+        Ok(match r.kind {
+            L7RuleType::HostName => Self::Host(Matcher::compile(r, true)?),
+            L7RuleType::Path => Self::Path(Matcher::compile(r, false)?),
+            // `path_end -m <method>` is `path -m <method>`: `path_end` is the ACL keyword
+            // `{ "path_end", "path", PAT_MATCH_END }` (src/http_acl.c), and `parse_acl_expr`
+            // (src/acl.c) first installs that default matcher, then replaces parse, index and
+            // match functions with the ones an explicit `-m` names. So Octavia's
+            // `FILE_TYPE EQUAL_TO jpg` (`path_end -m str jpg`) holds only for a path equal to
+            // `jpg`, and `FILE_TYPE REGEX` searches the whole path. configuration.txt notes
+            // that derivatives "must not be used ... in ACLs with a "-m" pattern matching
+            // method"; HAProxy accepts them all the same, with these semantics.
+            L7RuleType::FileType => Self::Path(Matcher::compile(r, false)?),
+            L7RuleType::Header => {
+                let key = key()?;
+                let name =
+                    HeaderName::from_bytes(key.as_bytes()).map_err(|_| RuleError::HeaderName {
+                        key: key.to_owned(),
+                    })?;
+                Self::Header(name, Matcher::compile(r, false)?)
+            }
+            L7RuleType::Cookie => {
+                Self::Cookie(key()?.as_bytes().into(), Matcher::compile(r, false)?)
+            }
+            // `acl <id> ssl_c_used`: a boolean fetch with no pattern; the value is not written.
+            L7RuleType::SslConnHasCert => Self::HasCert,
+            // `ssl_c_verify eq <value>`: an integer match; the compare type is not written.
+            L7RuleType::SslVerifyResult => Self::VerifyResult(
+                value_words(&r.value)?
+                    .into_iter()
+                    .map(|w| {
+                        std::str::from_utf8(&w)
+                            .ok()
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .ok_or_else(|| RuleError::Integer {
+                                word: String::from_utf8_lossy(&w).into_owned(),
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            L7RuleType::SslDnField => Self::DnField(key()?.into(), Matcher::compile(r, false)?),
+        })
+    }
+
+    /// Whether the ACL finds a sample that matches, before `invert`.
+    fn found(&self, req: &Parts, tls: &ClientTls<'_>) -> bool {
+        match self {
+            Self::Host(m) => host_matches(req, m),
+            Self::Path(m) => path(req).is_some_and(|p| m.matches(p)),
+            Self::Header(name, m) => req
+                .headers
+                .get_all(name)
+                .iter()
+                .any(|v| elements(v.as_bytes()).any(|e| m.matches(e))),
+            Self::Cookie(name, m) => req
+                .headers
+                .get_all(header::COOKIE)
+                .iter()
+                .any(|v| elements(v.as_bytes()).any(|e| any_cookie(e, name, |c| m.matches(c)))),
+            Self::HasCert => tls.has_cert,
+            Self::VerifyResult(values) => tls.verify_result.is_some_and(|r| values.contains(&r)),
+            Self::DnField(field, m) => tls.dn_field(field).is_some_and(|v| m.matches(v.as_bytes())),
+            Self::Never => false,
+        }
+    }
+}
+
+impl Matcher {
+    /// `<fetch> [-i] -m <method> <value>`; `icase` is the `-i` Octavia writes for host names.
+    fn compile(r: &L7Rule, icase: bool) -> Result<Self, RuleError> {
+        let words = value_words(&r.value)?;
+        let how = match r.compare_type {
+            CompareType::Regex => {
+                let regexes = words
+                    .iter()
+                    .map(|w| {
+                        let pattern =
+                            std::str::from_utf8(w).map_err(|_| RuleError::RegexNotUtf8)?;
+                        // Byte-oriented without Unicode classes, like the PCRE HAProxy links
+                        // (no UTF mode): `.` is one byte, `\w` and case folding are ASCII.
+                        // Constructs PCRE has and this crate lacks (backreferences,
+                        // lookaround) fail to compile, and the rule never matches.
+                        RegexBuilder::new(pattern)
+                            .case_insensitive(icase)
+                            .unicode(false)
+                            .size_limit(REGEX_SIZE_LIMIT)
+                            .build()
+                            .map_err(|e| RuleError::Regex {
+                                pattern: pattern.to_owned(),
+                                source: e,
+                            })
+                    })
+                    .collect::<Result<_, _>>()?;
+                return Ok(Self::Reg(regexes));
+            }
+            CompareType::StartsWith => StrMatch::Begins,
+            CompareType::EndsWith => StrMatch::Ends,
+            CompareType::Contains => StrMatch::Contains,
+            CompareType::EqualTo => StrMatch::Equal,
+        };
+        Ok(Self::Str {
+            how,
+            icase,
+            patterns: words.into_iter().map(Vec::into_boxed_slice).collect(),
+        })
+    }
+
+    fn matches(&self, sample: &[u8]) -> bool {
+        match self {
+            Self::Str {
+                how,
+                icase,
+                patterns,
+            } => patterns
+                .iter()
+                .any(|p| str_matches(*how, *icase, p, sample)),
+            Self::Reg(regexes) => regexes.iter().any(|re| re.is_match(sample)),
+        }
+    }
+}
+
+fn str_matches(how: StrMatch, icase: bool, pattern: &[u8], sample: &[u8]) -> bool {
+    let eq = |a: &[u8]| {
+        if icase {
+            a.eq_ignore_ascii_case(pattern)
+        } else {
+            a == pattern
+        }
+    };
+    match how {
+        StrMatch::Equal => eq(sample),
+        StrMatch::Begins => sample.get(..pattern.len()).is_some_and(eq),
+        StrMatch::Ends => sample
+            .len()
+            .checked_sub(pattern.len())
+            .and_then(|start| sample.get(start..))
+            .is_some_and(eq),
+        // An empty pattern: `pat_match_sub` compares the sample's bytes with the pattern's
+        // terminating NUL first, which no header byte equals.
+        StrMatch::Contains => !pattern.is_empty() && sample.windows(pattern.len()).any(eq),
+    }
+}
+
+/// The rule value as HAProxy's ACL receives it: Octavia's `_escape_haproxy_config_string`
+/// (backslash → `\\`, space → `\ `), then HAProxy's configuration lexer ([`haproxy_words`]).
+/// Every word is one pattern. A first word starting with `-` would be parsed as an ACL flag
+/// (`parse_acl_expr`), usually making the configuration invalid: such a rule never matches.
+fn value_words(value: &str) -> Result<Vec<Vec<u8>>, RuleError> {
+    let escaped = value.replace('\\', "\\\\").replace(' ', "\\ ");
+    let words = haproxy_words(&escaped)?;
+    match words.first() {
+        None => Err(RuleError::NoPattern),
+        Some(w) if w.first() == Some(&b'-') => Err(RuleError::FlagLike {
+            word: String::from_utf8_lossy(w).into_owned(),
+        }),
+        Some(_) => Ok(words),
+    }
+}
+
+/// The words HAProxy's configuration parser makes of the end of a line (`parse_line`,
+/// src/tools.c, with the options `readcfgfile` passes; configuration.txt section 2.2, "Quoting
+/// and escaping"): unescaped white space separates words; `"..."` and `'...'` quote (so
+/// Octavia's quoted header values `"a b"` arrive unquoted); outside single quotes a backslash
+/// escapes space, `\`, `#`, `'`, `"`, `$` (within double quotes), and makes `\t`, `\n`, `\r`
+/// and `\xHH`; anything else keeps its backslash; an unquoted `#` starts a comment.
+/// Environment variables (`$NAME` within double quotes) are not expanded: they stay literal.
+fn haproxy_words(line: &str) -> Result<Vec<Vec<u8>>, LexError> {
+    let b = line.as_bytes();
+    let mut words = Vec::new();
+    let mut word = Vec::new();
+    let mut in_word = false;
+    let (mut squote, mut dquote) = (false, false);
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\n' | b'\r' | 0 => break,
+            b'#' if !squote && !dquote => break,
+            b'"' if !squote => {
+                // A closing quote makes a word even when nothing was quoted (`""`).
+                in_word |= dquote;
+                dquote = !dquote;
+                i += 1;
+            }
+            b'\'' if !dquote => {
+                in_word |= squote;
+                squote = !squote;
+                i += 1;
+            }
+            b'\\' if !squote => {
+                in_word = true;
+                let next = b.get(i + 1).copied();
+                let (byte, used) = match next {
+                    Some(n @ (b' ' | b'\\' | b'#' | b'\'' | b'"')) => (n, 2),
+                    Some(b'$') if dquote => (b'$', 2),
+                    Some(b't') => (b'\t', 2),
+                    Some(b'n') => (b'\n', 2),
+                    Some(b'r') => (b'\r', 2),
+                    Some(b'x') => {
+                        let hex = |j: usize| b.get(j).and_then(|&h| char::from(h).to_digit(16));
+                        match (hex(i + 2), hex(i + 3)) {
+                            // Both digits are below 16, so the byte fits.
+                            (Some(hi), Some(lo)) => {
+                                (u8::try_from(hi * 16 + lo).map_err(|_| LexError::Hex)?, 4)
+                            }
+                            _ => return Err(LexError::Hex),
+                        }
+                    }
+                    _ => (b'\\', 1),
+                };
+                word.push(byte);
+                i += used;
+            }
+            c if c.is_ascii_whitespace() || c == 0x0b => {
+                if squote || dquote {
+                    word.push(c);
+                    in_word = true;
+                } else if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+                i += 1;
+            }
+            _ => {
+                word.push(c);
+                in_word = true;
+                i += 1;
+            }
+        }
+    }
+    if squote || dquote {
+        return Err(LexError::Quote);
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// `req.hdr(host)`, iterated: on HTTP/2 and HTTP/3 the `:authority` (the URI's authority)
+/// when present, else the first `Host` field: HAProxy's H2 decoder emits `:authority` as the
+/// `host` header and drops any `Host` field after it, and keeps only the first `Host` when
+/// there is no `:authority` (`h2_make_htx_request`, src/h2.c). On HTTP/1 every `Host` field
+/// (HAProxy answers 400 to differing duplicates and to an absolute-form URI whose authority
+/// does not match `Host`, src/h1.c), or the absolute-form URI's authority when there is no
+/// `Host` field (where HAProxy's `req.hdr(host)` would find nothing). Userinfo is not part
+/// of the host (`http_parse_authority(.., 1)`).
+fn host_matches(req: &Parts, m: &Matcher) -> bool {
+    let authority = req.uri.authority().map(|a| {
+        a.as_str()
+            .rsplit_once('@')
+            .map_or(a.as_str(), |(_, host)| host)
+    });
+    let test = |value: &[u8]| elements(value).any(|e| m.matches(e));
+    if matches!(req.version, Version::HTTP_2 | Version::HTTP_3) {
+        return match authority {
+            Some(a) => test(a.as_bytes()),
+            None => req
+                .headers
+                .get(header::HOST)
+                .is_some_and(|h| test(h.as_bytes())),
+        };
+    }
+    if req.headers.contains_key(header::HOST) {
+        req.headers
+            .get_all(header::HOST)
+            .iter()
+            .any(|h| test(h.as_bytes()))
+    } else {
+        authority.is_some_and(|a| test(a.as_bytes()))
+    }
+}
+
+/// `path`: the URI from its first slash up to the `?` (for an absolute-form URI, after the
+/// authority), raw; none for `*` and authority-form URIs (`smp_fetch_path`, src/http_fetch.c).
+fn path(req: &Parts) -> Option<&[u8]> {
+    let p = req.uri.path();
+    (!p.is_empty() && p != "*").then_some(p.as_bytes())
+}
+
+/// The elements of one field value as `req.hdr()` and `req.cook()` iterate them
+/// (`__http_find_header` without `HTTP_FIND_FL_FULL`, src/http_htx.c): split at commas outside
+/// double-quoted strings (`http_find_hdr_value_end`, src/http.c), each trimmed of spaces and
+/// tabs; empty elements count.
+fn elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(value);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let (element, tail) = s.split_at(value_end(s, false));
+        // `tail` is empty or starts with the comma.
+        rest = tail.get(1..);
+        Some(trim_lws(element))
+    })
+}
+
+/// The index of the first `,` (and `;` when `semicolon`) outside a double-quoted string, or
+/// the length (`http_find_hdr_value_end`, `http_find_cookie_value_end`, src/http.c).
+fn value_end(s: &[u8], semicolon: bool) -> usize {
+    let (mut quoted, mut qdpair) = (false, false);
+    for (i, &c) in s.iter().enumerate() {
+        if qdpair {
+            qdpair = false;
+        } else if quoted {
+            match c {
+                b'\\' => qdpair = true,
+                b'"' => quoted = false,
+                _ => {}
+            }
+        } else if c == b'"' {
+            quoted = true;
+        } else if c == b',' || (semicolon && c == b';') {
+            return i;
+        }
+    }
+    s.len()
+}
+
+fn is_spht(c: u8) -> bool {
+    c == b' ' || c == b'\t'
+}
+
+fn trim_lws(mut s: &[u8]) -> &[u8] {
+    while let [first, tail @ ..] = s
+        && is_spht(*first)
+    {
+        s = tail;
+    }
+    while let [head @ .., last] = s
+        && is_spht(*last)
+    {
+        s = head;
+    }
+    s
+}
+
+/// Whether `test` holds for the value of any cookie called `name` in one `Cookie` element,
+/// as `req.cook(<name>)` iterates them (`http_extract_cookie_value`, src/http.c, in list
+/// mode): `name = value` pairs separated by `;` or `,`, the name compared exactly, spaces and
+/// tabs around both trimmed, quotes kept in the value; pairs without `=` and `$` attributes
+/// are skipped. HAProxy stops looking when fewer than `name.len() + 2` bytes remain from the
+/// start of a pair, so a last pair `name=` with an empty value is not found.
+fn any_cookie(h: &[u8], name: &[u8], mut test: impl FnMut(&[u8]) -> bool) -> bool {
+    let end = h.len();
+    let mut att_beg = 0;
+    while att_beg + name.len() + 1 < end {
+        while h.get(att_beg).copied().is_some_and(is_spht) {
+            att_beg += 1;
+        }
+        // `equal` stops at `=`, a delimiter or the end; `att_end` follows the name's last
+        // non-blank byte.
+        let mut equal = att_beg;
+        let mut att_end = att_beg;
+        while let Some(&c) = h.get(equal) {
+            if c == b'=' || c == b';' || c == b',' {
+                break;
+            }
+            equal += 1;
+            if !is_spht(c) {
+                att_end = equal;
+            }
+        }
+        let (val_beg, val_end, next) = if h.get(equal) == Some(&b'=') {
+            let mut val_beg = equal + 1;
+            while h.get(val_beg).copied().is_some_and(is_spht) {
+                val_beg += 1;
+            }
+            let next = val_beg + h.get(val_beg..).map_or(0, |v| value_end(v, true));
+            let mut val_end = next;
+            while val_end > val_beg && h.get(val_end - 1).copied().is_some_and(is_spht) {
+                val_end -= 1;
+            }
+            (val_beg, val_end, next)
+        } else {
+            (equal, equal, equal)
+        };
+        let skipped = h.get(att_beg) == Some(&b'$') || equal == next;
+        if !skipped
+            && h.get(att_beg..att_end) == Some(name)
+            && h.get(val_beg..val_end).is_some_and(&mut test)
+        {
+            return true;
+        }
+        att_beg = next + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Request;
+    use lb_proto::{CompareType as C, L7Action as A, L7RuleType as T};
+
+    use super::*;
+
+    fn rule(kind: T, compare_type: C, key: Option<&str>, value: &str, invert: bool) -> L7Rule {
+        L7Rule {
+            id: format!("r-{kind:?}-{compare_type:?}-{invert}"),
+            kind,
+            compare_type,
+            key: key.map(str::to_owned),
+            value: value.to_owned(),
+            invert,
+            admin_state_up: true,
+        }
+    }
+
+    fn policy(id: &str, position: u32, action: A, rules: Vec<L7Rule>) -> L7Policy {
+        L7Policy {
+            id: id.to_owned(),
+            position,
+            action,
+            admin_state_up: true,
+            redirect_pool_id: (action == A::RedirectToPool).then(|| format!("pool-{id}")),
+            redirect_url: (action == A::RedirectToUrl).then(|| "https://example.org/x".to_owned()),
+            redirect_prefix: (action == A::RedirectPrefix)
+                .then(|| "https://example.org".to_owned()),
+            redirect_http_code: None,
+            rules,
+        }
+    }
+
+    fn all_pools(_: &str) -> bool {
+        true
+    }
+
+    /// A request: `uri`, then `(name, value)` header fields in order.
+    fn req(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut b = Request::builder().uri(uri);
+        for (n, v) in headers {
+            b = b.header(*n, *v);
+        }
+        b.body(()).expect("test request builds").into_parts().0
+    }
+
+    fn h2(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut p = req(uri, headers);
+        p.version = Version::HTTP_2;
+        p
+    }
+
+    /// Whether a single REJECT policy with `r` rejects `p`.
+    fn holds(r: L7Rule, p: &Parts) -> bool {
+        let policies = Policies::compile(&[policy("p", 1, A::Reject, vec![r])], all_pools);
+        assert!(!policies.is_empty());
+        match policies.decide(p) {
+            Decision::Reject => true,
+            Decision::Default => false,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    struct Row {
+        kind: T,
+        compare: C,
+        key: Option<&'static str>,
+        value: &'static str,
+        /// A request the rule matches and one it does not (`None` for the `SSL_*` types: no
+        /// request on a clear connection matches them).
+        hit: Option<Parts>,
+        miss: Parts,
+    }
+
+    /// One row per request rule type × compare type, then the `SSL_*` types.
+    #[rustfmt::skip]
+    fn table() -> Vec<Row> {
+        let row = |kind, compare, key, value, hit: Option<Parts>, miss| Row { kind, compare, key, value, hit, miss };
+        let host = |h: &str| Some(req("/", &[("host", h)]));
+        let at = |path: &str| Some(req(path, &[("host", "a")]));
+        let hdr = |v: &str| Some(req("/", &[("x-env", v)]));
+        let cookie = |v: &str| Some(req("/", &[("cookie", v)]));
+        let miss = |p: Option<Parts>| p.expect("a request");
+        let plain = || req("/", &[("host", "a")]);
+        let mut rows = vec![
+            row(T::HostName, C::Regex, None, r"^www\.[a-z]+\.org$", host("www.example.org"), miss(host("api.example.org"))),
+            row(T::HostName, C::StartsWith, None, "www.", host("www.example.org"), miss(host("api.example.org"))),
+            row(T::HostName, C::EndsWith, None, ".org", host("www.example.org"), miss(host("www.example.com"))),
+            row(T::HostName, C::Contains, None, "example", host("www.example.org"), miss(host("www.other.org"))),
+            row(T::HostName, C::EqualTo, None, "example.org", host("example.org"), miss(host("www.example.org"))),
+            row(T::Path, C::Regex, None, r"^/api/v[0-9]+/", at("/api/v2/x"), miss(at("/api/vx/x"))),
+            row(T::Path, C::StartsWith, None, "/api", at("/api/x"), miss(at("/x/api"))),
+            row(T::Path, C::EndsWith, None, "/list", at("/a/list"), miss(at("/a/list/"))),
+            row(T::Path, C::Contains, None, "/v2/", at("/api/v2/x"), miss(at("/api/v3/x"))),
+            // The path excludes the query string.
+            row(T::Path, C::EqualTo, None, "/a/b", at("/a/b?c=d"), miss(at("/a/b/"))),
+            // FILE_TYPE is `path` with the rule's match method (see `Test::compile`).
+            row(T::FileType, C::Regex, None, r"\.(jpg|png)$", at("/i/a.png"), miss(at("/i/a.gif"))),
+            row(T::FileType, C::StartsWith, None, "/img", at("/img/a.png"), miss(at("/a/img.png"))),
+            row(T::FileType, C::EndsWith, None, ".png", at("/a.png"), miss(at("/a.png/x"))),
+            row(T::FileType, C::Contains, None, "img", at("/a/img/b"), miss(at("/a/b"))),
+            row(T::FileType, C::EqualTo, None, "/a.png", at("/a.png"), miss(at("/x/a.png"))),
+            row(T::Header, C::Regex, Some("X-Env"), "^prod-[0-9]+$", hdr("prod-12"), miss(hdr("prod-x"))),
+            // Header values compare case-sensitively.
+            row(T::Header, C::StartsWith, Some("X-Env"), "prod", hdr("production"), miss(hdr("Production"))),
+            row(T::Header, C::EndsWith, Some("X-Env"), "eu", hdr("prod-eu"), miss(hdr("prod-us"))),
+            row(T::Header, C::Contains, Some("X-Env"), "canary", hdr("a-canary-b"), miss(hdr("a-b"))),
+            row(T::Header, C::EqualTo, Some("X-Env"), "prod", hdr("prod"), miss(hdr("PROD"))),
+            row(T::Cookie, C::Regex, Some("sess"), "^[0-9a-f]{4}$", cookie("sess=beef"), miss(cookie("sess=beefy"))),
+            row(T::Cookie, C::StartsWith, Some("sess"), "be", cookie("sess=beef"), miss(cookie("sess=abee"))),
+            row(T::Cookie, C::EndsWith, Some("sess"), "ef", cookie("sess=beef"), miss(cookie("sess=efab"))),
+            row(T::Cookie, C::Contains, Some("sess"), "ee", cookie("sess=beef"), miss(cookie("sess=bef"))),
+            // The value of the named cookie, not of another one.
+            row(T::Cookie, C::EqualTo, Some("sess"), "beef", cookie("sess=beef"), miss(cookie("other=beef"))),
+        ];
+        for compare in [C::Regex, C::StartsWith, C::EndsWith, C::Contains, C::EqualTo] {
+            rows.push(row(T::SslConnHasCert, compare, None, "True", None, plain()));
+            rows.push(row(T::SslVerifyResult, compare, None, "0", None, plain()));
+            rows.push(row(T::SslDnField, compare, Some("CN"), "client", None, plain()));
+        }
+        rows
+    }
+
+    #[test]
+    fn every_rule_type_compare_type_and_invert() {
+        let rows = table();
+        // 5 request rule types × 5 compare types, plus 3 SSL types × 5.
+        assert_eq!(rows.len(), 40);
+        let mut checked = 0;
+        for row in rows {
+            for invert in [false, true] {
+                let r = || rule(row.kind, row.compare, row.key, row.value, invert);
+                let name = format!(
+                    "{:?} {:?} {:?} invert={invert}",
+                    row.kind, row.compare, row.value
+                );
+                if let Some(hit) = &row.hit {
+                    assert_eq!(holds(r(), hit), !invert, "{name}: matching request");
+                    checked += 1;
+                }
+                assert_eq!(holds(r(), &row.miss), invert, "{name}: other request");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 25 * 4 + 15 * 2);
+    }
+
+    #[test]
+    fn ssl_rules_use_the_client_certificate_when_there_is_one() {
+        let dn = [("CN", "client"), ("O", "acme"), ("CN", "second")];
+        let tls = ClientTls {
+            has_cert: true,
+            verify_result: Some(0),
+            subject_dn: &dn,
+        };
+        let p = req("/", &[]);
+        let rejects = |r: L7Rule, tls: &ClientTls<'_>| {
+            let policies = Policies::compile(&[policy("p", 1, A::Reject, vec![r])], all_pools);
+            match policies.decide_with(&p, tls) {
+                Decision::Reject => true,
+                Decision::Default => false,
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let has_cert = rule(T::SslConnHasCert, C::EqualTo, None, "True", false);
+        assert!(rejects(has_cert.clone(), &tls));
+        assert!(!rejects(has_cert, &ClientTls::NONE));
+        // `ssl_c_verify eq 0`, whatever the compare type.
+        assert!(rejects(
+            rule(T::SslVerifyResult, C::Contains, None, "0", false),
+            &tls
+        ));
+        assert!(!rejects(
+            rule(T::SslVerifyResult, C::EqualTo, None, "10", false),
+            &tls
+        ));
+        // The first CN from the start of the DN; field names compare case-insensitively.
+        assert!(rejects(
+            rule(T::SslDnField, C::EqualTo, Some("cn"), "client", false),
+            &tls
+        ));
+        assert!(!rejects(
+            rule(T::SslDnField, C::EqualTo, Some("CN"), "second", false),
+            &tls
+        ));
+        assert!(rejects(
+            rule(T::SslDnField, C::EqualTo, Some("OU"), "x", true),
+            &tls
+        ));
+    }
+
+    #[test]
+    fn host_name_is_case_insensitive_for_every_compare_type() {
+        let p = req("/", &[("host", "WWW.Example.ORG")]);
+        for (compare, value) in [
+            (C::EqualTo, "www.example.org"),
+            (C::StartsWith, "www.EXAMPLE"),
+            (C::EndsWith, ".org"),
+            (C::Contains, "exAMple"),
+            (C::Regex, "^www\\.example\\.org$"),
+        ] {
+            assert!(
+                holds(rule(T::HostName, compare, None, value, false), &p),
+                "{compare:?}"
+            );
+        }
+        // The port is part of the Host value.
+        let with_port = req("/", &[("host", "example.org:8080")]);
+        assert!(!holds(
+            rule(T::HostName, C::EqualTo, None, "example.org", false),
+            &with_port
+        ));
+        assert!(holds(
+            rule(T::HostName, C::EqualTo, None, "example.org:8080", false),
+            &with_port
+        ));
+    }
+
+    #[test]
+    fn header_occurrences_and_comma_separated_values_all_count() {
+        let r = || rule(T::Header, C::EqualTo, Some("x-tag"), "blue", false);
+        // Second occurrence.
+        assert!(holds(
+            r(),
+            &req("/", &[("x-tag", "red"), ("X-Tag", "blue")])
+        ));
+        // Second element of a list, blanks trimmed.
+        assert!(holds(r(), &req("/", &[("x-tag", "red ,\tblue ")])));
+        // A comma inside a quoted string does not split.
+        assert!(!holds(r(), &req("/", &[("x-tag", "\"red,blue\"")])));
+        // To match the quotes themselves, a value needs single quotes around them (HAProxy
+        // removes a value's double quotes; Octavia doubles its backslashes).
+        assert!(holds(
+            rule(
+                T::Header,
+                C::EqualTo,
+                Some("x-tag"),
+                "'\"red,blue\"'",
+                false
+            ),
+            &req("/", &[("x-tag", "\"red,blue\", green")])
+        ));
+        assert!(!holds(
+            rule(T::Header, C::EqualTo, Some("x-tag"), "\"red,blue\"", false),
+            &req("/", &[("x-tag", "\"red,blue\", green")])
+        ));
+        // Inverted: no element may match.
+        let inv = || rule(T::Header, C::EqualTo, Some("x-tag"), "blue", true);
+        assert!(!holds(
+            inv(),
+            &req("/", &[("x-tag", "red"), ("x-tag", "blue")])
+        ));
+        assert!(holds(
+            inv(),
+            &req("/", &[("x-tag", "red"), ("x-tag", "green")])
+        ));
+    }
+
+    #[test]
+    fn quoted_header_values_arrive_unquoted_as_in_haproxy() {
+        // Octavia accepts `"..."` header values; HAProxy's config parser removes the quotes.
+        let p = req("/", &[("x-agent", "my agent")]);
+        assert!(holds(
+            rule(
+                T::Header,
+                C::EqualTo,
+                Some("x-agent"),
+                "\"my agent\"",
+                false
+            ),
+            &p
+        ));
+        // Spaces are escaped by Octavia, so an unquoted value keeps them too.
+        // `path` is raw: no percent-decoding.
+        assert!(!holds(
+            rule(T::Path, C::EqualTo, None, "/a b", false),
+            &req("/a%20b", &[])
+        ));
+        assert!(holds(
+            rule(T::Header, C::Contains, Some("x-agent"), "y a", false),
+            &p
+        ));
+        // An unquoted `#` starts a comment: the pattern ends before it.
+        assert!(holds(
+            rule(T::Header, C::EqualTo, Some("x-a"), "ab#cd", false),
+            &req("/", &[("x-a", "ab")])
+        ));
+        assert!(!holds(
+            rule(T::Header, C::EqualTo, Some("x-a"), "ab#cd", false),
+            &req("/", &[("x-a", "ab#cd")])
+        ));
+    }
+
+    #[test]
+    fn haproxy_lexer() {
+        let words = |s: &str| {
+            haproxy_words(s).map(|w| {
+                w.into_iter()
+                    .map(|w| String::from_utf8_lossy(&w).into_owned())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(words(r"a\ b c"), Ok(vec!["a b".to_owned(), "c".to_owned()]));
+        assert_eq!(
+            words(r#""x\ y" 'p\q' \\ \x41#z"#),
+            Ok(vec![
+                "x y".to_owned(),
+                r"p\q".to_owned(),
+                r"\".to_owned(),
+                "A".to_owned()
+            ])
+        );
+        assert_eq!(words(r#""""#), Ok(vec![String::new()]));
+        assert_eq!(words("#x"), Ok(vec![]));
+        assert_eq!(words("\"open"), Err(LexError::Quote));
+        assert_eq!(words(r"\xZ1"), Err(LexError::Hex));
+        assert_eq!(words(r"\q"), Ok(vec![r"\q".to_owned()]));
+    }
+
+    #[test]
+    fn cookies() {
+        let r = |invert| rule(T::Cookie, C::EqualTo, Some("sess"), "42", invert);
+        // Among several, in one header or several, with blanks and `,` as separators.
+        assert!(holds(
+            r(false),
+            &req("/", &[("cookie", "a=1; sess=42; b=2")])
+        ));
+        assert!(holds(
+            r(false),
+            &req("/", &[("cookie", "a=1"), ("cookie", "b=2;sess = 42 ")])
+        ));
+        assert!(holds(r(false), &req("/", &[("cookie", "a=1, sess=42")])));
+        // A second cookie of the same name counts too.
+        assert!(holds(r(false), &req("/", &[("cookie", "sess=1; sess=42")])));
+        // Names compare exactly; a name is not a value; `$` attributes are skipped.
+        assert!(!holds(
+            r(false),
+            &req("/", &[("cookie", "SESS=42; xsess=42; a=sess")])
+        ));
+        assert!(!holds(r(false), &req("/", &[("cookie", "$sess=42")])));
+        // Quotes stay in the value.
+        assert!(!holds(r(false), &req("/", &[("cookie", "sess=\"42\"")])));
+        // Missing cookie, or no Cookie header: no match, so the inverted rule holds.
+        for p in [req("/", &[("cookie", "a=42")]), req("/", &[])] {
+            assert!(!holds(r(false), &p));
+            assert!(holds(r(true), &p));
+        }
+        // HAProxy does not see an empty value when a pair starts fewer than `name=` + 2 bytes
+        // before the end.
+        let empty = |invert| rule(T::Cookie, C::Regex, Some("sess"), "^$", invert);
+        assert!(!holds(empty(false), &req("/", &[("cookie", "a=1;sess=")])));
+        assert!(!holds(empty(false), &req("/", &[("cookie", "sess=")])));
+        assert!(holds(empty(false), &req("/", &[("cookie", "a=1; sess=")])));
+        assert!(holds(empty(false), &req("/", &[("cookie", "sess=; a=1")])));
+    }
+
+    #[test]
+    fn missing_header_with_and_without_invert() {
+        let p = req("/", &[("x-other", "v")]);
+        assert!(!holds(
+            rule(T::Header, C::Contains, Some("x-env"), "v", false),
+            &p
+        ));
+        assert!(holds(
+            rule(T::Header, C::Contains, Some("x-env"), "v", true),
+            &p
+        ));
+        // Header names compare case-insensitively.
+        assert!(holds(
+            rule(T::Header, C::EqualTo, Some("X-OTHER"), "v", false),
+            &p
+        ));
+    }
+
+    #[test]
+    fn rules_of_a_policy_are_anded_and_disabled_rules_ignored() {
+        let host = rule(T::HostName, C::EqualTo, None, "a.org", false);
+        let path = rule(T::Path, C::StartsWith, None, "/api", false);
+        let both = Policies::compile(
+            &[policy("p", 1, A::Reject, vec![host.clone(), path.clone()])],
+            all_pools,
+        );
+        assert_eq!(
+            both.decide(&req("/api/x", &[("host", "a.org")])),
+            Decision::Reject
+        );
+        assert_eq!(
+            both.decide(&req("/web", &[("host", "a.org")])),
+            Decision::Default
+        );
+        assert_eq!(
+            both.decide(&req("/api/x", &[("host", "b.org")])),
+            Decision::Default
+        );
+
+        let mut off = path.clone();
+        off.admin_state_up = false;
+        let one = Policies::compile(&[policy("p", 1, A::Reject, vec![host, off])], all_pools);
+        assert_eq!(
+            one.decide(&req("/web", &[("host", "a.org")])),
+            Decision::Reject
+        );
+    }
+
+    #[test]
+    fn disabled_policies_and_policies_without_enabled_rules_are_skipped() {
+        let always = || rule(T::Path, C::StartsWith, None, "/", false);
+        let mut disabled = policy("off", 1, A::Reject, vec![always()]);
+        disabled.admin_state_up = false;
+        let empty = policy("empty", 2, A::Reject, vec![]);
+        let mut rule_off = always();
+        rule_off.admin_state_up = false;
+        let only_disabled_rules = policy("rules-off", 3, A::Reject, vec![rule_off]);
+        let pool = policy("pool", 4, A::RedirectToPool, vec![always()]);
+
+        let none = Policies::compile(
+            &[disabled.clone(), empty.clone(), only_disabled_rules.clone()],
+            all_pools,
+        );
+        assert!(none.is_empty());
+        assert_eq!(none.decide(&req("/x", &[])), Decision::Default);
+
+        let some = Policies::compile(&[disabled, empty, only_disabled_rules, pool], all_pools);
+        assert!(!some.is_empty());
+        assert_eq!(some.decide(&req("/x", &[])), Decision::Pool("pool-pool"));
+    }
+
+    #[test]
+    fn groups_run_deny_then_redirect_then_use_backend() {
+        let always = || rule(T::Path, C::StartsWith, None, "/", false);
+        let policies = Policies::compile(
+            &[
+                policy("pool", 1, A::RedirectToPool, vec![always()]),
+                policy("url", 2, A::RedirectToUrl, vec![always()]),
+                policy(
+                    "reject",
+                    3,
+                    A::Reject,
+                    vec![rule(T::Path, C::StartsWith, None, "/deny", false)],
+                ),
+            ],
+            all_pools,
+        );
+        assert_eq!(policies.decide(&req("/deny/x", &[])), Decision::Reject);
+        assert_eq!(
+            policies.decide(&req("/x", &[])),
+            Decision::Redirect {
+                code: 302,
+                location: "https://example.org/x".to_owned()
+            }
+        );
+        let pools = Policies::compile(
+            &[
+                policy("pool", 1, A::RedirectToPool, vec![always()]),
+                policy("reject", 3, A::Reject, vec![always()]),
+            ],
+            all_pools,
+        );
+        assert_eq!(pools.decide(&req("/x", &[])), Decision::Reject);
+    }
+
+    #[test]
+    fn position_orders_policies_within_a_group() {
+        let always = || rule(T::Path, C::StartsWith, None, "/", false);
+        // Pushed out of order: position decides, not the list order.
+        let policies = Policies::compile(
+            &[
+                policy("second", 2, A::RedirectToPool, vec![always()]),
+                policy("first", 1, A::RedirectToPool, vec![always()]),
+                policy("third", 3, A::RedirectToPool, vec![always()]),
+            ],
+            all_pools,
+        );
+        assert_eq!(
+            policies.decide(&req("/", &[])),
+            Decision::Pool("pool-first")
+        );
+        // A non-matching first policy lets the next one decide.
+        let policies = Policies::compile(
+            &[
+                policy(
+                    "first",
+                    1,
+                    A::RedirectToPool,
+                    vec![rule(T::Path, C::EqualTo, None, "/a", false)],
+                ),
+                policy("second", 2, A::RedirectToPool, vec![always()]),
+            ],
+            all_pools,
+        );
+        assert_eq!(
+            policies.decide(&req("/a", &[])),
+            Decision::Pool("pool-first")
+        );
+        assert_eq!(
+            policies.decide(&req("/b", &[])),
+            Decision::Pool("pool-second")
+        );
+    }
+
+    #[test]
+    fn disabled_redirect_pool_is_skipped() {
+        let always = || rule(T::Path, C::StartsWith, None, "/", false);
+        let policies = Policies::compile(
+            &[
+                policy("down", 1, A::RedirectToPool, vec![always()]),
+                policy("up", 2, A::RedirectToPool, vec![always()]),
+            ],
+            |id| id == "pool-up",
+        );
+        assert_eq!(policies.decide(&req("/", &[])), Decision::Pool("pool-up"));
+        let none = Policies::compile(
+            &[policy("down", 1, A::RedirectToPool, vec![always()])],
+            |_| false,
+        );
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn redirect_codes_and_locations() {
+        let always = || rule(T::Path, C::StartsWith, None, "/", false);
+        let redirect = |action, target: &str, code| {
+            let mut p = policy("p", 1, action, vec![always()]);
+            p.redirect_url = (action == A::RedirectToUrl).then(|| target.to_owned());
+            p.redirect_prefix = (action == A::RedirectPrefix).then(|| target.to_owned());
+            p.redirect_http_code = code;
+            Policies::compile(&[p], all_pools)
+        };
+        let request = req("/a/b?x=1&y=2", &[("host", "lb")]);
+        let expect = |code: u16, location: &str| Decision::Redirect {
+            code,
+            location: location.to_owned(),
+        };
+        // Location as is: the request's path and query are not appended.
+        assert_eq!(
+            redirect(A::RedirectToUrl, "https://x.org/new", None).decide(&request),
+            expect(302, "https://x.org/new")
+        );
+        assert_eq!(
+            redirect(A::RedirectToUrl, "https://x.org/new", Some(301)).decide(&request),
+            expect(301, "https://x.org/new")
+        );
+        // Prefix + path and query, verbatim.
+        assert_eq!(
+            redirect(A::RedirectPrefix, "https://x.org", Some(308)).decide(&request),
+            expect(308, "https://x.org/a/b?x=1&y=2")
+        );
+        assert_eq!(
+            redirect(A::RedirectPrefix, "https://x.org/", None).decide(&request),
+            expect(302, "https://x.org//a/b?x=1&y=2")
+        );
+        // A prefix of exactly "/" adds nothing.
+        assert_eq!(
+            redirect(A::RedirectPrefix, "/", Some(307)).decide(&request),
+            expect(307, "/a/b?x=1&y=2")
+        );
+        // HTTP/2 and absolute-form requests: the path on, without scheme and authority.
+        let abs = req("http://lb.example/p?q", &[]);
+        assert_eq!(
+            redirect(A::RedirectPrefix, "https://x.org", Some(303)).decide(&abs),
+            expect(303, "https://x.org/p?q")
+        );
+        // An unsupported code falls back to 302.
+        assert_eq!(
+            redirect(A::RedirectToUrl, "https://x.org/", Some(200)).decide(&request),
+            expect(302, "https://x.org/")
+        );
+    }
+
+    #[test]
+    fn bad_regex_never_matches_and_does_not_panic() {
+        let p = req("/x(", &[("host", "a"), ("x-h", "(")]);
+        for (kind, key) in [
+            (T::Path, None),
+            (T::HostName, None),
+            (T::Header, Some("x-h")),
+        ] {
+            // Unbalanced, a backreference and a lookahead: invalid for this crate.
+            for value in ["(", r"(a)\1", "(?=x)"] {
+                assert!(
+                    !holds(rule(kind, C::Regex, key, value, false), &p),
+                    "{kind:?} {value}"
+                );
+                assert!(
+                    holds(rule(kind, C::Regex, key, value, true), &p),
+                    "{kind:?} {value} inverted"
+                );
+            }
+        }
+        // Too large once compiled.
+        assert!(!holds(
+            rule(T::Path, C::Regex, None, "(((a{1000}){1000}){1000})", false),
+            &p
+        ));
+        // A second, valid policy still applies.
+        let policies = Policies::compile(
+            &[
+                policy(
+                    "bad",
+                    1,
+                    A::Reject,
+                    vec![rule(T::Path, C::Regex, None, "[", false)],
+                ),
+                policy(
+                    "good",
+                    2,
+                    A::RedirectToPool,
+                    vec![rule(T::Path, C::Regex, None, "^/x", false)],
+                ),
+            ],
+            all_pools,
+        );
+        assert_eq!(policies.decide(&p), Decision::Pool("pool-good"));
+    }
+
+    #[test]
+    fn invalid_keys_never_match() {
+        let p = req("/", &[("x", "v")]);
+        assert!(!holds(
+            rule(T::Header, C::EqualTo, Some("bad name"), "v", false),
+            &p
+        ));
+        assert!(!holds(rule(T::Header, C::EqualTo, None, "v", false), &p));
+        assert!(holds(rule(T::Header, C::EqualTo, None, "v", true), &p));
+        assert!(!holds(rule(T::Cookie, C::EqualTo, None, "v", false), &p));
+        // A value HAProxy would read as a flag.
+        assert!(!holds(
+            rule(T::Header, C::EqualTo, Some("x"), "-v", false),
+            &req("/", &[("x", "-v")])
+        ));
+    }
+
+    #[test]
+    fn file_type_equal_to_compares_the_whole_path_as_haproxy_does() {
+        // `path_end -m str jpg`: the explicit `-m str` replaces `path_end`'s suffix match.
+        let r = |value| rule(T::FileType, C::EqualTo, None, value, false);
+        assert!(!holds(r("jpg"), &req("/img/a.jpg", &[])));
+        assert!(!holds(r(".jpg"), &req("/img/a.jpg", &[])));
+        assert!(holds(r("/img/a.jpg"), &req("/img/a.jpg?v=1", &[])));
+    }
+
+    #[test]
+    fn http2_request_with_only_authority() {
+        let p = h2("https://Api.Example.org:8443/v1/x?y", &[]);
+        assert!(p.headers.get(header::HOST).is_none());
+        assert!(holds(
+            rule(T::HostName, C::EqualTo, None, "api.example.org:8443", false),
+            &p
+        ));
+        assert!(holds(
+            rule(T::HostName, C::StartsWith, None, "api.", false),
+            &p
+        ));
+        assert!(!holds(
+            rule(T::HostName, C::EqualTo, None, "other.org", false),
+            &p
+        ));
+        assert!(holds(rule(T::Path, C::EqualTo, None, "/v1/x", false), &p));
+        // `:authority` wins over a Host field on HTTP/2, as HAProxy's H2 decoder does.
+        let both = h2("https://a.org/", &[("host", "b.org")]);
+        assert!(holds(
+            rule(T::HostName, C::EqualTo, None, "a.org", false),
+            &both
+        ));
+        assert!(!holds(
+            rule(T::HostName, C::EqualTo, None, "b.org", false),
+            &both
+        ));
+        // Without `:authority`, the Host field.
+        assert!(holds(
+            rule(T::HostName, C::EqualTo, None, "b.org", false),
+            &h2("/", &[("host", "b.org")])
+        ));
+    }
+
+    #[test]
+    fn http1_host_field_or_absolute_form_authority() {
+        let r = |value| rule(T::HostName, C::EqualTo, None, value, false);
+        // Absolute form without Host: the authority (userinfo excluded).
+        assert!(holds(r("a.org"), &req("http://user@a.org/x", &[])));
+        // With a Host field, the field.
+        assert!(holds(
+            r("b.org"),
+            &req("http://a.org/x", &[("host", "b.org")])
+        ));
+        // Origin form without Host: nothing to match.
+        assert!(!holds(r("a.org"), &req("/x", &[])));
+        assert!(holds(
+            rule(T::HostName, C::EqualTo, None, "a.org", true),
+            &req("/x", &[])
+        ));
+    }
+
+    #[test]
+    fn asterisk_has_no_path() {
+        let p = req("*", &[]);
+        assert!(!holds(rule(T::Path, C::Contains, None, "*", false), &p));
+        assert!(holds(rule(T::Path, C::Contains, None, "*", true), &p));
+    }
+
+    #[test]
+    fn non_utf8_header_values_are_matched_as_bytes() {
+        let mut p = req("/", &[]);
+        p.headers.insert(
+            "x-b",
+            http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value"),
+        );
+        assert!(holds(
+            rule(T::Header, C::StartsWith, Some("x-b"), "caf", false),
+            &p
+        ));
+        assert!(holds(
+            rule(T::Header, C::Regex, Some("x-b"), "^caf.$", false),
+            &p
+        ));
+    }
+}
