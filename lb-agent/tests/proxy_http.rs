@@ -547,3 +547,49 @@ fn proxy_protocol_pools_name_the_client_to_the_member() {
     );
     drop((http_member, tcp_member));
 }
+
+#[test]
+fn member_connections_are_kept_alive_across_client_connections() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let _web = echo_servers(&topo, 80);
+    let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
+                          "default_pool_id": "pool1"});
+    let pools = json!([{"id": "pool1", "lb_algorithm": "ROUND_ROBIN", "protocol": "HTTP",
+                        "members": [member(0, 80)]}]);
+    let _agent = Agent::start(&topo, &state(listener, pools));
+    eventually("the listener to answer", || {
+        first_line(&get(&topo, "/", &[])) == "you hit: webserver1"
+    });
+    // 20 client connections one after the other (one curl each): the member sees the
+    // proxy's kept-alive connections again, at most one per proxy worker (each worker keeps
+    // its own), not one per client connection.
+    let mut peers = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let body = get(&topo, "/", &[]);
+        let peer = body
+            .lines()
+            .find_map(|l| l.strip_prefix("peer: "))
+            .unwrap_or_else(|| panic!("no peer line in {body:?}"));
+        peers.insert(peer.to_owned());
+    }
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(
+        peers.len() <= workers,
+        "{} member connections for 20 requests ({workers} workers): {peers:?}",
+        peers.len()
+    );
+    // A response without a body (HEAD) gives the connection back too.
+    for _ in 0..5 {
+        let out = get(&topo, "/", &["-I", "-o", "/dev/null", "-w", "%{http_code}"]);
+        assert_eq!(out, "200");
+    }
+    let after = get(&topo, "/", &[]);
+    let peer = after
+        .lines()
+        .find_map(|l| l.strip_prefix("peer: "))
+        .unwrap_or_default()
+        .to_owned();
+    peers.insert(peer);
+    assert!(peers.len() <= workers, "HEAD requests left connections behind: {peers:?}");
+}

@@ -1,79 +1,33 @@
 //! One HTTP request through the proxy: the listener's L7 policies decide (reject, redirect,
 //! pool), persistence or the pool's algorithm picks the member, the request goes there over a
-//! keep-alive HTTP/1.1 connection pool with the listener's inserted headers, and the response
-//! streams back. Connection failures are retried on another member (HAProxy's `retries 3` +
-//! `option redispatch`, Octavia's defaults) when the request has no body.
+//! keep-alive HTTP/1.1 connection (`upstream`) with the listener's inserted headers, and the
+//! response streams back. A request that could not be sent (connection refused or timed out)
+//! is retried, the last time on another member (HAProxy's `retries 3` + `option redispatch`,
+//! Octavia's defaults); it was not sent, so its body (if any) is still whole.
 //!
 //! The proxy's own answers follow HAProxy's: 403 for `REJECT`, 3xx for redirects, 502 when no
 //! member can take the request or the member connection fails, 503 when the listener has no
 //! usable pool, 504 when the member does not answer within `timeout_member_data`.
 
-use std::{convert::Infallible, net::SocketAddr, sync::Arc, time::Duration};
+use std::{convert::Infallible, net::SocketAddr, sync::Arc};
 
 use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, Version, header,
     request::Parts,
 };
-use hyper::body::{Body as _, Incoming};
-use hyper_util::{
-    client::legacy::Client,
-    rt::{TokioExecutor, TokioTimer},
-};
+use hyper::body::Incoming;
 
 use super::{
     body::{ReqBody, RespBody},
     config::{InsertHeaders, ListenerCfg},
-    connect::MemberConnector,
     persist,
     rules::Decision,
     select::{InFlight, PoolRt},
+    upstream::{SendError, Upstreams},
 };
 
 /// Connection attempts after the first one fails to connect (HAProxy's `retries 3`).
 pub const RETRIES: usize = 3;
-/// Idle member connections kept per member.
-pub const POOL_IDLE_PER_MEMBER: usize = 256;
-/// How long an idle member connection is kept.
-pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Keep-alive connection pools to members (one per listener, shared by its clients; or one
-/// per client connection for PROXY-protocol pools).
-pub type Upstream = Client<MemberConnector, ReqBody>;
-
-/// A client for members through `connector`.
-#[must_use]
-pub fn upstream(connector: MemberConnector) -> Upstream {
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .pool_max_idle_per_host(POOL_IDLE_PER_MEMBER)
-        .pool_timer(TokioTimer::new())
-        .build(connector)
-}
-
-/// The member clients a request may use: the listener's shared one, and (made on first use)
-/// the client connection's own for pools that send the PROXY header.
-pub struct Upstreams {
-    pub shared: Upstream,
-    pub private: std::sync::OnceLock<Upstream>,
-}
-
-impl Upstreams {
-    fn for_pool(&self, pool: &PoolRt, cfg: &ListenerCfg, peer: Peer) -> &Upstream {
-        if pool.protocol.sends_proxy_header() {
-            self.private.get_or_init(|| {
-                upstream(
-                    MemberConnector::new(cfg.timeouts.member_connect).with_proxy_header(
-                        pool.protocol,
-                        peer.client,
-                        peer.local,
-                    ),
-                )
-            })
-        } else {
-            &self.shared
-        }
-    }
-}
 
 /// Addresses of the client connection a request came on.
 #[derive(Clone, Copy, Debug)]
@@ -183,7 +137,7 @@ fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer) {
     }
 }
 
-/// The request as the member gets it (without the URI's authority; set per attempt).
+/// The request as the member gets it: origin-form URI, `Host`, the listener's headers.
 fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
     // HTTP/2 requests carry the host in `:authority`; HTTP/1.1 members need `Host`.
     if !parts.headers.contains_key(header::HOST)
@@ -196,15 +150,14 @@ fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
     persist::strip_request_cookie(pool, &mut parts.headers);
     insert_headers(&mut parts.headers, cfg.headers, peer);
     parts.version = Version::HTTP_11;
-}
-
-fn member_uri(pool: &PoolRt, member: usize, pq: &http::uri::PathAndQuery) -> Option<Uri> {
-    Uri::builder()
-        .scheme("http")
-        .authority(pool.members[member].authority.clone())
-        .path_and_query(pq.clone())
-        .build()
-        .ok()
+    // Absolute-form (HTTP/1.1 to a proxy) and HTTP/2 URIs carry scheme and authority; the
+    // member gets the path and query only.
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| Uri::from_static("/"), |pq| Uri::from(pq.clone()));
+    }
 }
 
 /// Serves one request of a listener.
@@ -214,9 +167,7 @@ pub async fn handle(
     peer: Peer,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
-    cfg.counters
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    cfg.counters.request();
     let (parts, body) = req.into_parts();
     let pool = match cfg.policies.decide(&parts) {
         Decision::Reject => return Ok(own(&cfg, StatusCode::FORBIDDEN)),
@@ -227,13 +178,12 @@ pub async fn handle(
     let Some(pool) = pool else {
         return Ok(own(&cfg, StatusCode::SERVICE_UNAVAILABLE));
     };
-    let upstream = upstreams.for_pool(&pool, &cfg, peer);
-    Ok(forward(&cfg, upstream, &pool, peer, parts, body).await)
+    Ok(forward(&cfg, &upstreams, &pool, peer, parts, body).await)
 }
 
 async fn forward(
     cfg: &ListenerCfg,
-    upstream: &Upstream,
+    upstreams: &Arc<Upstreams>,
     pool: &PoolRt,
     peer: Peer,
     mut parts: Parts,
@@ -251,55 +201,38 @@ async fn forward(
         return own(cfg, StatusCode::BAD_GATEWAY);
     };
     prepare(&mut parts, cfg, pool, peer);
-    let pq = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-    // A request without a body can be sent again if a connection attempt fails.
-    let retry = body
-        .is_end_stream()
-        .then(|| (parts.method.clone(), parts.headers.clone()));
-    let mut first = Some((parts, body));
+    let mut req = Request::from_parts(parts, ReqBody::Client(body));
     let wait = cfg.timeouts.member_connect + cfg.timeouts.member_data;
     for attempt in 0..=RETRIES {
-        let Some(uri) = member_uri(pool, member, &pq) else {
-            return own(cfg, StatusCode::BAD_GATEWAY);
-        };
-        let req = if let Some((mut p, b)) = first.take() {
-            p.uri = uri;
-            Request::from_parts(p, ReqBody::Client(b))
-        } else {
-            let Some((method, headers)) = &retry else {
-                break;
-            };
-            let mut r = Request::new(ReqBody::Empty);
-            *r.method_mut() = method.clone();
-            *r.headers_mut() = headers.clone();
-            *r.uri_mut() = uri;
-            *r.version_mut() = Version::HTTP_11;
-            r
-        };
-        let guard = InFlight::new(&pool.members[member].inflight);
-        match tokio::time::timeout(wait, upstream.request(req)).await {
+        let m = &pool.members[member];
+        let guard = InFlight::new(&m.inflight);
+        let sent = upstreams.send(m.addr, pool.protocol, cfg.timeouts.member_connect, req);
+        match tokio::time::timeout(wait, sent).await {
             Err(_) => return own(cfg, StatusCode::GATEWAY_TIMEOUT),
-            Ok(Ok(resp)) => {
+            Ok(Ok((resp, lease))) => {
                 persist::chosen(pool, member, peer.client);
                 let (mut rp, rb) = resp.into_parts();
                 strip_hop_by_hop(&mut rp.headers);
                 persist::on_response(pool, member, sent_srv.as_deref(), &mut rp.headers);
-                return Response::from_parts(rp, RespBody::Member(rb, Some(guard)));
+                return Response::from_parts(rp, RespBody::member(rb, guard, lease));
             }
-            Ok(Err(e)) if e.is_connect() && retry.is_some() && attempt < RETRIES => {
-                tracing::debug!(member = %pool.members[member].id, error = %e, "member connection failed; retrying");
+            Ok(Err(SendError::Connect { error, request })) if attempt < RETRIES => {
+                tracing::debug!(member = %m.id, %error, "member connection failed; retrying");
                 drop(guard);
+                req = request;
                 // The last attempt goes to another member (`option redispatch`).
-                if let Some(other) = pool.choose(peer.client, Some(member)) {
+                if attempt + 1 == RETRIES
+                    && let Some(other) = pool.choose(peer.client, Some(member))
+                {
                     member = other;
                 }
             }
-            Ok(Err(e)) => {
-                tracing::debug!(member = %pool.members[member].id, error = %e, "member request failed");
+            Ok(Err(SendError::Connect { error, .. })) => {
+                tracing::debug!(member = %m.id, %error, "member connection failed");
+                return own(cfg, StatusCode::BAD_GATEWAY);
+            }
+            Ok(Err(SendError::Exchange(error))) => {
+                tracing::debug!(member = %m.id, %error, "member request failed");
                 return own(cfg, StatusCode::BAD_GATEWAY);
             }
         }

@@ -3,7 +3,7 @@
 
 use std::{
     pin::Pin,
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -34,9 +34,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
         let n = buf.filled().len() - before;
         if n > 0 {
-            this.counters
-                .bytes_in
-                .fetch_add(n as u64, Ordering::Relaxed);
+            this.counters.bytes_in(n);
         }
         r
     }
@@ -51,9 +49,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = r {
-            this.counters
-                .bytes_out
-                .fetch_add(n as u64, Ordering::Relaxed);
+            this.counters.bytes_out(n);
         }
         r
     }
@@ -66,9 +62,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = r {
-            this.counters
-                .bytes_out
-                .fetch_add(n as u64, Ordering::Relaxed);
+            this.counters.bytes_out(n);
         }
         r
     }

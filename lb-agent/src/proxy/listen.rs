@@ -12,7 +12,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, atomic::Ordering},
+    sync::Arc,
     time::Duration,
 };
 
@@ -30,11 +30,11 @@ use tokio::{
 
 use super::{
     config::ListenerCfg,
-    connect::MemberConnector,
     counters::ListenerCounters,
-    http::{self, Peer, Upstream, Upstreams},
+    http::{self, Peer},
     io::Counted,
     prometheus, stream,
+    upstream::Upstreams,
 };
 
 /// Largest request head (request line + headers) the proxy reads, bytes.
@@ -46,33 +46,9 @@ pub const MAX_H2_STREAMS: u32 = 256;
 /// Accept-queue length of a listener socket.
 pub const BACKLOG: i32 = 4096;
 
-/// Member connection pools of one listener, one per worker, made for a connect timeout.
-pub struct Pools {
-    pub connect_timeout: Duration,
-    pub per_worker: Vec<Upstream>,
-}
-
-impl Pools {
-    fn new(connect_timeout: Duration, workers: usize) -> Self {
-        Self {
-            connect_timeout,
-            per_worker: (0..workers.max(1))
-                .map(|_| http::upstream(MemberConnector::new(connect_timeout)))
-                .collect(),
-        }
-    }
-
-    /// The calling worker's pool.
-    fn here(&self) -> &Upstream {
-        &self.per_worker[super::workers::current() % self.per_worker.len()]
-    }
-}
-
 /// A bound listener and what its connections share.
 pub struct ListenerRt {
     pub cfg: ArcSwap<ListenerCfg>,
-    /// Member connection pools; replaced when `timeout_member_connect` changes.
-    pub upstream: ArcSwap<Pools>,
     closing: watch::Sender<bool>,
     /// Wakes the accept loop when a connection ends (connection limit).
     slot_freed: Notify,
@@ -105,10 +81,8 @@ impl ListenerRt {
         sockets: Vec<std::net::TcpListener>,
         workers: &super::workers::Workers,
     ) -> Arc<Self> {
-        let connect = cfg.timeouts.member_connect;
         let rt = Arc::new(Self {
             cfg: ArcSwap::from_pointee(cfg),
-            upstream: ArcSwap::from_pointee(Pools::new(connect, workers.len())),
             closing: watch::channel(false).0,
             slot_freed: Notify::new(),
         });
@@ -127,12 +101,6 @@ impl ListenerRt {
 
     /// Takes a new configuration for the same address; connections keep running.
     pub fn update(&self, cfg: ListenerCfg) {
-        let connect = cfg.timeouts.member_connect;
-        let pools = self.upstream.load();
-        if pools.connect_timeout != connect {
-            let workers = pools.per_worker.len();
-            self.upstream.store(Arc::new(Pools::new(connect, workers)));
-        }
         self.cfg.store(Arc::new(cfg));
         // A raised connection limit lets the accept loops go on.
         self.slot_freed.notify_waiters();
@@ -152,7 +120,7 @@ struct Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.counters.active.fetch_sub(1, Ordering::Relaxed);
+        self.counters.closed();
         self.rt.slot_freed.notify_waiters();
     }
 }
@@ -168,7 +136,7 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
             freed.as_mut().enable();
             let cfg = rt.cfg.load();
             let full = cfg.connection_limit.is_some_and(|limit| {
-                cfg.counters.active.load(Ordering::Relaxed) >= u64::from(limit)
+                cfg.counters.active() >= u64::from(limit)
             });
             if !full {
                 break;
@@ -193,13 +161,12 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
         };
         let cfg = rt.cfg.load_full();
         if !cfg.admits(client.ip()) {
-            cfg.counters.denied.fetch_add(1, Ordering::Relaxed);
+            cfg.counters.denied();
             drop(stream);
             continue;
         }
         let local = stream.local_addr().unwrap_or(cfg.bind);
-        cfg.counters.total.fetch_add(1, Ordering::Relaxed);
-        cfg.counters.active.fetch_add(1, Ordering::Relaxed);
+        cfg.counters.opened();
         let active = Active {
             counters: cfg.counters.clone(),
             rt: rt.clone(),
@@ -241,13 +208,7 @@ async fn serve_http(rt: Arc<ListenerRt>, stream: TcpStream, peer: Peer) {
         .max_header_list_size(u32::try_from(MAX_HEAD_BYTES).unwrap_or(u32::MAX))
         .keep_alive_interval(Some(cfg.timeouts.client_data / 2))
         .keep_alive_timeout(cfg.timeouts.client_data);
-    // The member clients of this connection: the listener's shared one as it is now (a
-    // changed `timeout_member_connect` reaches new connections), and its private one for
-    // PROXY-protocol pools.
-    let upstreams = Arc::new(Upstreams {
-        shared: rt.upstream.load().here().clone(),
-        private: std::sync::OnceLock::new(),
-    });
+    let upstreams = Upstreams::new(peer.client, peer.local);
     let svc_rt = rt.clone();
     let svc =
         service_fn(move |req| http::handle(svc_rt.cfg.load_full(), upstreams.clone(), peer, req));

@@ -2,13 +2,12 @@
 //! whose pool speaks the PROXY protocol) from the same pushed desired state. Decisions are
 //! sans-io (`rules`: L7 policies; `select`: member choice; `persist`: session persistence;
 //! `stick`: their tables); the tokio/hyper glue around them (`listen`, `http`, `stream`,
-//! `prometheus`) is thin. [`Proxy::apply`] makes the running listeners match a state: new ones
+//! `prometheus`, `upstream`) is thin. [`Proxy::apply`] makes the running listeners match a state: new ones
 //! are bound, changed ones take their new configuration without closing a connection, removed
 //! ones stop accepting and drain.
 
 pub mod body;
 pub mod config;
-pub mod connect;
 pub mod counters;
 pub mod http;
 pub mod io;
@@ -19,6 +18,7 @@ pub mod rules;
 pub mod select;
 pub mod stick;
 pub mod stream;
+pub mod upstream;
 pub mod workers;
 
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};

@@ -2,7 +2,7 @@
 //! listener has one socket per worker (`SO_REUSEPORT`: the kernel spreads new connections over
 //! them), and a connection lives on the worker that accepted it together with its member
 //! connections, so a request never hops between threads (no cross-thread wake-ups, no shared
-//! connection pool: each worker has its own per listener).
+//! connection pool: each worker has its own, `upstream`).
 
 use std::{cell::Cell, thread::JoinHandle};
 
@@ -45,6 +45,7 @@ impl Workers {
                     .name(format!("lb-proxy-{i}"))
                     .spawn(move || {
                         WORKER.with(|c| c.set(i));
+                        rt.spawn(super::upstream::sweep_loop());
                         // Ends when the stop sender is dropped or used.
                         let _ = rt.block_on(stopped);
                     })?,

@@ -178,6 +178,7 @@ const MAX_BODY: usize = 1 << 20;
 /// <header-name>: <value>     (every request header, lowercase names, in order)
 /// path: <path-and-query>
 /// method: <METHOD>
+/// peer: <address:port of the connection's client>
 /// ```
 ///
 /// What the request asks for: `set-cookie=<NAME>=<VALUE>` in the query adds
@@ -225,7 +226,12 @@ pub fn http_echo(ns: &Netns, addr: SocketAddr, name: &str) -> Server {
 
 /// Serves one connection of [`http_echo`] until the client closes it.
 async fn echo_connection(stream: tokio::net::TcpStream, name: Arc<str>) {
-    let service = hyper::service::service_fn(move |req| echo_answer(req, name.clone()));
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|e| format!("unknown ({e})"), |a| a.to_string());
+    let peer: Arc<str> = Arc::from(peer);
+    let service =
+        hyper::service::service_fn(move |req| echo_answer(req, name.clone(), peer.clone()));
     // A client that goes away mid-request is its own business.
     let _closed = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -237,6 +243,7 @@ async fn echo_connection(stream: tokio::net::TcpStream, name: Arc<str>) {
 async fn echo_answer(
     req: hyper::Request<hyper::body::Incoming>,
     name: Arc<str>,
+    peer: Arc<str>,
 ) -> Result<hyper::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt as _;
 
@@ -251,7 +258,7 @@ async fn echo_answer(
     for (header, value) in &head.headers {
         text += &format!("{header}: {}\n", String::from_utf8_lossy(value.as_bytes()));
     }
-    text += &format!("path: {path}\nmethod: {}\n", head.method);
+    text += &format!("path: {path}\nmethod: {}\npeer: {peer}\n", head.method);
     let asked = EchoAsks::of(head.uri.path(), head.uri.query().unwrap_or(""));
     if let Some(delay) = asked.delay {
         tokio::time::sleep(delay).await;
