@@ -1,13 +1,17 @@
 //! HTTP requests per second on the namespace topology (`LbTopology`: client → lb → member):
 //! keep-alive GETs of a 32-byte body, driven by `wrk` (Debian's) from the client namespace, in
-//! three configurations:
+//! four configurations:
 //!
 //! - `direct`: no load balancer, wrk talks to the member through the lb namespace as a plain
 //!   router (what client, member and forwarding cost by themselves: the floor);
 //! - `haproxy`: Debian's HAProxy in HTTP mode in the lb namespace, configured as Octavia's
 //!   amphora configures an HTTP listener, to the VIP;
 //! - `lb`: `lb-agent run` in the lb namespace, its L7 proxy serving an HTTP listener on the
-//!   VIP (the agent as a process of its own, so its CPU is counted like HAProxy's).
+//!   VIP (the agent as a process of its own, so its CPU is counted like HAProxy's);
+//! - `haproxy_behind_xdp`: HAProxy again, with `lb-agent run` beside it, its data plane
+//!   attached to the lb namespace's veths and a state without HTTP listener (XDP passes every
+//!   packet of the run, as it passes the proxy's): HAProxy on the footing of the agent's proxy,
+//!   which pays for XDP on veths (the copy into an XDP frame of every packet) in every run.
 //!
 //! The member is a hyper server (multi-thread runtime, one worker per CPU) answering every
 //! request with the same body and counting what it serves. Figures are measured in rounds,
@@ -68,6 +72,10 @@ pub struct Http {
     pub haproxy: Option<Run>,
     /// The agent's proxy, or why it could not be measured.
     pub lb: Result<Run, String>,
+    /// HAProxy again, with the agent's data plane attached to the lb namespace's veths (its
+    /// state holds no HTTP listener: every packet of the run goes through XDP and is passed,
+    /// as the proxy's are). `None` when HAProxy or the agent is missing.
+    pub haproxy_behind_xdp: Option<Run>,
 }
 
 /// The member's address.
@@ -515,12 +523,44 @@ fn agent_state() -> serde_json::Value {
     })
 }
 
+/// A state with the data plane attached and no proxied listener: one TCP listener on VIP:9000
+/// (so the XDP program has a VIP to look packets up against), nothing on port 80.
+fn xdp_only_state() -> serde_json::Value {
+    let mut state = agent_state();
+    state["loadbalancers"][0]["listeners"][0] = serde_json::json!({"id": "tcp",
+        "protocol": "TCP", "protocol_port": 9000, "default_pool_id": "p"});
+    state["loadbalancers"][0]["pools"][0]["protocol"] = "TCP".into();
+    state
+}
+
+/// HAProxy on VIP:80 with the agent's data plane attached beside it.
+fn start_haproxy_behind_xdp(topo: &LbTopology, agent: &Path) -> anyhow::Result<(Process, Process)> {
+    let mut agent = spawn_agent(topo, agent, &xdp_only_state())?;
+    // The TCP listener (balanced by XDP to the member) answers once the data plane is
+    // attached and programmed.
+    let tcp: SocketAddr = format!("{VIP_V4}:9000").parse()?;
+    wait_ready(&topo.client, tcp, Some(&mut agent))
+        .context("the agent's data plane does not serve the TCP listener on VIP:9000")?;
+    let haproxy = start_haproxy(topo)?;
+    Ok((agent, haproxy))
+}
+
 fn start_agent(topo: &LbTopology, agent: &Path) -> anyhow::Result<Process> {
+    let mut p = spawn_agent(topo, agent, &agent_state())?;
+    wait_ready(&topo.client, vip()?, Some(&mut p))
+        .context("the agent's L7 proxy does not serve the HTTP listener on VIP:80")?;
+    Ok(p)
+}
+
+fn spawn_agent(
+    topo: &LbTopology,
+    agent: &Path,
+    desired: &serde_json::Value,
+) -> anyhow::Result<Process> {
     let state = temp_file("agent-state.json");
-    std::fs::write(&state, agent_state().to_string())
-        .with_context(|| format!("{}", state.display()))?;
+    std::fs::write(&state, desired.to_string()).with_context(|| format!("{}", state.display()))?;
     let state_arg = state.to_string_lossy().into_owned();
-    let mut p = Process::spawn(
+    Process::spawn(
         "lb-agent",
         &topo.lb,
         agent,
@@ -538,10 +578,7 @@ fn start_agent(topo: &LbTopology, agent: &Path) -> anyhow::Result<Process> {
             "0",
         ],
         vec![state],
-    )?;
-    wait_ready(&topo.client, vip()?, Some(&mut p))
-        .context("the agent's L7 proxy does not serve the HTTP listener on VIP:80")?;
-    Ok(p)
+    )
 }
 
 /// The `lb-agent` binary: `$LB_AGENT_BIN`, else the one beside this benchmark's executable
@@ -614,6 +651,7 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
     wait_ready(&topo.client, member_addr, None).context("the member")?;
 
     let (mut direct, mut haproxy, mut lb) = (Vec::new(), Vec::new(), Vec::new());
+    let mut behind_xdp = Vec::new();
     let mut lb_failed = agent.as_ref().err().cloned();
     for round in 1..=effort.samples {
         direct.push(sample(&topo.client, &direct_url, &member, effort).context("direct")?);
@@ -622,6 +660,21 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
             let _proxy = start_haproxy(&topo)?;
             haproxy.push(sample(&topo.client, &vip_url, &member, effort).context("haproxy")?);
             line += &format!(", haproxy {:.0}", haproxy[haproxy.len() - 1].rps);
+            if let (Ok(bin), None) = (&agent, &lb_failed) {
+                let measured = start_haproxy_behind_xdp(&topo, bin).and_then(|_running| {
+                    sample(&topo.client, &vip_url, &member, effort).context("haproxy behind xdp")
+                });
+                match measured {
+                    Ok(s) => {
+                        line += &format!(", haproxy behind xdp {:.0}", s.rps);
+                        behind_xdp.push(s);
+                    }
+                    Err(e) => {
+                        eprintln!("[bench] http haproxy behind xdp: {e:#}");
+                        lb_failed = Some(format!("{e:#}"));
+                    }
+                }
+            }
         }
         if let (Ok(bin), None) = (&agent, &lb_failed) {
             let measured = start_agent(&topo, bin).and_then(|_agent| {
@@ -646,6 +699,8 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
     Ok(Http {
         direct: summarise(&direct),
         haproxy: haproxy_installed.then(|| summarise(&haproxy)),
+        haproxy_behind_xdp: (lb_failed.is_none() && !behind_xdp.is_empty())
+            .then(|| summarise(&behind_xdp)),
         lb: match lb_failed {
             Some(reason) => Err(reason),
             None => Ok(summarise(&lb)),
@@ -689,10 +744,22 @@ Transfer/sec:      1.08MB
     fn agent_state_is_valid() {
         // The state must at least parse as the contract's JSON; whether the agent serves it
         // is what the benchmark finds out.
-        let json = agent_state().to_string();
+        for state in [agent_state(), xdp_only_state()] {
+            let json = state.to_string();
+            assert!(
+                lb_proto::DesiredState::from_json(json.as_bytes()).is_ok(),
+                "{json}"
+            );
+        }
+        // The XDP-only state must leave port 80 to HAProxy.
+        let xdp = xdp_only_state();
+        let listeners = xdp["loadbalancers"][0]["listeners"]
+            .as_array()
+            .expect("listeners");
         assert!(
-            lb_proto::DesiredState::from_json(json.as_bytes()).is_ok(),
-            "{json}"
+            listeners
+                .iter()
+                .all(|l| l["protocol_port"] != 80 && l["protocol"] == "TCP")
         );
     }
 }

@@ -50,6 +50,12 @@ pub struct HttpReport {
     pub http_errors: PerConfig<u64>,
     /// The agent's proxy against HAProxy, medians.
     pub http_ratio_lb_haproxy: Option<HttpRatios>,
+    /// HAProxy with the agent's data plane attached beside it (every packet through XDP and
+    /// passed, as the proxy's are): requests/s and CPU per request.
+    pub http_rps_haproxy_behind_xdp: Option<Stat>,
+    pub http_cpu_us_per_req_haproxy_behind_xdp: Option<Stat>,
+    /// The agent's proxy against that, medians: the two proxies on equal footing.
+    pub http_ratio_lb_haproxy_behind_xdp: Option<HttpRatios>,
     /// Why a configuration has no figure.
     pub http_not_measured: PerConfig<String>,
 }
@@ -81,7 +87,18 @@ impl HttpReport {
             }),
             _ => None,
         };
+        let bx = h.haproxy_behind_xdp.as_ref();
+        let ratio_bx = match (bx, lb) {
+            (Some(hx), Some(l)) => Some(HttpRatios {
+                rps: l.rps.median / hx.rps.median,
+                cpu_us_per_req: l.cpu_us_per_req.median / hx.cpu_us_per_req.median,
+            }),
+            _ => None,
+        };
         Self {
+            http_rps_haproxy_behind_xdp: bx.map(|r| r.rps),
+            http_cpu_us_per_req_haproxy_behind_xdp: bx.map(|r| r.cpu_us_per_req),
+            http_ratio_lb_haproxy_behind_xdp: ratio_bx,
             http_rps: pick(|r| r.rps),
             http_cpu_busy_pct: pick(|r| r.cpu_busy_pct),
             http_cpu_us_per_req: pick(|r| r.cpu_us_per_req),
@@ -148,6 +165,22 @@ impl HttpReport {
                 ratio.map(|x| (x.rps, "HAProxy's rate")),
             );
         }
+        if let Some(b) = &self.http_rps_haproxy_behind_xdp {
+            md += &row(
+                "http: HAProxy behind the data plane (XDP attached, passing)",
+                b,
+                "req/s",
+                None,
+            );
+        }
+        if let Some(b) = &self.http_cpu_us_per_req_haproxy_behind_xdp {
+            md += &row(
+                "http cpu per request: HAProxy behind the data plane",
+                b,
+                "µs",
+                None,
+            );
+        }
         for (name, figure) in [
             ("plain routing", &self.http_cpu_busy_pct.direct),
             ("HAProxy", &self.http_cpu_busy_pct.haproxy),
@@ -194,6 +227,13 @@ impl HttpReport {
                 md += &format!(", lb-agent {:.1} µs", l.median - d.median);
             }
             md += ".\n";
+        }
+        if let Some(x) = self.http_ratio_lb_haproxy_behind_xdp.as_ref() {
+            md += &format!(
+                "\nlb-agent's proxy against HAProxy behind the same data plane (equal footing: \
+                 both pay for XDP on the veths): {:.2}× its rate, {:.2}× its CPU per request.\n",
+                x.rps, x.cpu_us_per_req
+            );
         }
         let errors = [
             self.http_errors.direct,

@@ -101,6 +101,12 @@ enum Command {
 }
 
 // The L7 proxy runs on worker threads of its own (`proxy::workers`).
+/// mimalloc: the proxy allocates and frees small buffers (request heads, header maps) on every
+/// request from one thread per CPU; glibc's malloc cost about 5 % of the proxy's CPU there
+/// (perf, `docs/benchmarks.md`), mimalloc's thread-local free lists less.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()

@@ -591,5 +591,8 @@ fn member_connections_are_kept_alive_across_client_connections() {
         .unwrap_or_default()
         .to_owned();
     peers.insert(peer);
-    assert!(peers.len() <= workers, "HEAD requests left connections behind: {peers:?}");
+    assert!(
+        peers.len() <= workers,
+        "HEAD requests left connections behind: {peers:?}"
+    );
 }

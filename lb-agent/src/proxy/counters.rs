@@ -75,7 +75,8 @@ impl ListenerCounters {
     /// on only if it moved workers, which it never does; the sum is exact either way).
     #[must_use]
     pub fn active(&self) -> u64 {
-        self.sum(|s| &s.opened).saturating_sub(self.sum(|s| &s.closed))
+        self.sum(|s| &s.opened)
+            .saturating_sub(self.sum(|s| &s.closed))
     }
 
     #[must_use]

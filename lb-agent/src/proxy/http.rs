@@ -219,7 +219,7 @@ async fn forward(
             Ok(Err(SendError::Connect { error, request })) if attempt < RETRIES => {
                 tracing::debug!(member = %m.id, %error, "member connection failed; retrying");
                 drop(guard);
-                req = request;
+                req = *request;
                 // The last attempt goes to another member (`option redispatch`).
                 if attempt + 1 == RETRIES
                     && let Some(other) = pool.choose(peer.client, Some(member))

@@ -10,11 +10,7 @@
 //! kernel's accept queue (HAProxy's frontend `maxconn`) until one closes. `allowed_cidrs`:
 //! connections from other sources are closed at once, before a byte is read.
 
-use std::{
-    net::SocketAddr,
-    sync::Arc,
-    time::Duration,
-};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use arc_swap::ArcSwap;
 use hyper::service::service_fn;
@@ -135,9 +131,9 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
             tokio::pin!(freed);
             freed.as_mut().enable();
             let cfg = rt.cfg.load();
-            let full = cfg.connection_limit.is_some_and(|limit| {
-                cfg.counters.active() >= u64::from(limit)
-            });
+            let full = cfg
+                .connection_limit
+                .is_some_and(|limit| cfg.counters.active() >= u64::from(limit));
             if !full {
                 break;
             }

@@ -46,10 +46,11 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(10);
 /// Why a request did not reach its member.
 #[derive(Debug)]
 pub enum SendError {
-    /// No connection to the member; the request was not sent and is handed back.
+    /// No connection to the member; the request was not sent and is handed back (boxed:
+    /// the failure path allocates, the usual one stays small).
     Connect {
         error: std::io::Error,
-        request: Request<ReqBody>,
+        request: Box<Request<ReqBody>>,
     },
     /// The request was sent (or partly) and the exchange failed.
     Exchange(hyper::Error),
@@ -215,7 +216,12 @@ impl Upstreams {
         }
         let mut tx = match self.open(addr, protocol, connect_timeout).await {
             Ok(tx) => tx,
-            Err(error) => return Err(SendError::Connect { error, request: req }),
+            Err(error) => {
+                return Err(SendError::Connect {
+                    error,
+                    request: Box::new(req),
+                });
+            }
         };
         match tx.try_send_request(req).await {
             Ok(resp) => Ok((
@@ -228,7 +234,7 @@ impl Upstreams {
             )),
             Err(e) => Err(SendError::Connect {
                 error: std::io::Error::other(e.error().to_string()),
-                request: unsent(e)?,
+                request: Box::new(unsent(e)?),
             }),
         }
     }
