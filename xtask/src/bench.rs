@@ -13,7 +13,7 @@ pub struct Args {
     /// Fewer samples: a quick look, not figures to compare.
     #[arg(long)]
     quick: bool,
-    /// Run only these parts: testrun, live, cps (repeatable; default: all; the test-run
+    /// Run only these parts: testrun, live, cps, http (repeatable; default: all; the test-run
     /// figures are always measured, every ratio needs them).
     #[arg(long, value_name = "PART")]
     only: Vec<String>,
