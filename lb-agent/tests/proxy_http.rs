@@ -596,3 +596,118 @@ fn member_connections_are_kept_alive_across_client_connections() {
         "HEAD requests left connections behind: {peers:?}"
     );
 }
+
+/// A member that answers the head of a 1,000-byte response and 10 bytes of it, then holds the
+/// connection silent for 6 s (at most `accepts` connections).
+fn stalling_member(
+    ns: &lb_testkit::Netns,
+    addr: SocketAddr,
+    accepts: usize,
+) -> std::thread::JoinHandle<()> {
+    let listener = ns
+        .enter(|| std::net::TcpListener::bind(addr))
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+    std::thread::spawn(move || {
+        for _ in 0..accepts {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(3)))
+                .expect("timeout");
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = s.read(&mut buf) {
+                got.extend_from_slice(&buf[..n]);
+                if n == 0 || got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+            std::thread::sleep(Duration::from_secs(6));
+        }
+    })
+}
+
+#[test]
+fn stalled_bodies_are_cut_after_the_listeners_data_timeouts() {
+    require_root!();
+    let topo = LbTopology::new(2);
+    let _web = servers::http_echo(
+        &topo.members[0],
+        format!("{}:80", member_v4(0)).parse().expect("addr"),
+        "webserver1",
+    );
+    let stalling = stalling_member(
+        &topo.members[1],
+        format!("{}:80", member_v4(1)).parse().expect("addr"),
+        1,
+    );
+    let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
+        "default_pool_id": "p", "timeout_client_data": 1000, "timeout_member_data": 1000,
+        "l7policies": [{"id": "stall", "position": 1, "action": "REDIRECT_TO_POOL",
+            "redirect_pool_id": "s",
+            "rules": [{"id": "r", "type": "PATH", "compare_type": "STARTS_WITH", "value": "/stall"}]}]});
+    let pools = json!([
+        {"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "members": [member(0, 80)]},
+        {"id": "s", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+         "members": [{"id": "m2", "address": member_v4(1), "protocol_port": 80}]}]);
+    let _agent = Agent::start(&topo, &state(listener, pools));
+    eventually("the proxy answers", || {
+        get(&topo, "/", &[]).starts_with("you hit")
+    });
+
+    // The member stops in the middle of its body: the client's transfer is cut after about
+    // timeout_member_data (curl: partial file), not after the member's 6 s.
+    let started = Instant::now();
+    let out = topo.client.exec(
+        "curl",
+        &[
+            "-s",
+            "--max-time",
+            "5",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}",
+            &format!("http://{VIP_V4}/stall"),
+        ],
+    );
+    let took = started.elapsed();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200 10");
+    assert_eq!(
+        out.status.code(),
+        Some(18),
+        "curl should report a partial transfer"
+    );
+    assert!(
+        took < Duration::from_secs(4),
+        "the stalled body was held for {took:?}"
+    );
+
+    // The client stops in the middle of its body: 408 after about timeout_client_data.
+    let vip: SocketAddr = format!("{VIP_V4}:80").parse().expect("vip");
+    let (answer, took) = topo.client.enter(|| {
+        let started = Instant::now();
+        let mut s = TcpStream::connect_timeout(&vip, Duration::from_secs(2)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(6)))
+            .expect("timeout");
+        s.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+            .expect("write");
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        (
+            String::from_utf8_lossy(&out).into_owned(),
+            started.elapsed(),
+        )
+    });
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "the stalled request was held for {took:?}"
+    );
+
+    // Others are still served.
+    assert!(get(&topo, "/", &[]).starts_with("you hit: webserver1"));
+    drop(_agent);
+    let _ = stalling.join();
+}

@@ -18,7 +18,7 @@ use http::{
 use hyper::body::Incoming;
 
 use super::{
-    body::{ReqBody, RespBody},
+    body::{BodyTimeout, Inactivity, ReqBody, RespBody},
     config::{InsertHeaders, ListenerCfg},
     persist,
     rules::Decision,
@@ -40,6 +40,9 @@ fn html(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => {
             "<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n"
+        }
+        408 => {
+            "<html><body><h1>408 Request Time-out</h1>\nYour browser didn't send a complete request in time.\n</body></html>\n"
         }
         403 => {
             "<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>\n"
@@ -201,7 +204,8 @@ async fn forward(
         return own(cfg, StatusCode::BAD_GATEWAY);
     };
     prepare(&mut parts, cfg, pool, peer);
-    let mut req = Request::from_parts(parts, ReqBody::Client(body));
+    let idle = Inactivity::new(cfg.timeouts.client_data);
+    let mut req = Request::from_parts(parts, ReqBody::Client(body, idle));
     let wait = cfg.timeouts.member_connect + cfg.timeouts.member_data;
     for attempt in 0..=RETRIES {
         let m = &pool.members[member];
@@ -214,7 +218,8 @@ async fn forward(
                 let (mut rp, rb) = resp.into_parts();
                 strip_hop_by_hop(&mut rp.headers);
                 persist::on_response(pool, member, sent_srv.as_deref(), &mut rp.headers);
-                return Response::from_parts(rp, RespBody::member(rb, guard, lease));
+                let body = RespBody::member(rb, guard, lease, cfg.timeouts.member_data);
+                return Response::from_parts(rp, body);
             }
             Ok(Err(SendError::Connect { error, request })) if attempt < RETRIES => {
                 tracing::debug!(member = %m.id, %error, "member connection failed; retrying");
@@ -233,9 +238,25 @@ async fn forward(
             }
             Ok(Err(SendError::Exchange(error))) => {
                 tracing::debug!(member = %m.id, %error, "member request failed");
+                // The client stopped sending its body: 408, as HAProxy's `timeout client`.
+                if client_timed_out(&error) {
+                    return own(cfg, StatusCode::REQUEST_TIMEOUT);
+                }
                 return own(cfg, StatusCode::BAD_GATEWAY);
             }
         }
     }
     own(cfg, StatusCode::BAD_GATEWAY)
+}
+
+/// Whether an exchange failed because the client's body timed out.
+fn client_timed_out(error: &hyper::Error) -> bool {
+    let mut cause = std::error::Error::source(error);
+    while let Some(e) = cause {
+        if e.is::<BodyTimeout>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
