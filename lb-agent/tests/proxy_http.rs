@@ -711,3 +711,125 @@ fn stalled_bodies_are_cut_after_the_listeners_data_timeouts() {
     drop(_agent);
     let _ = stalling.join();
 }
+
+/// A member that switches to protocol `echo` when asked (`Connection: upgrade`,
+/// `Upgrade: echo`), then echoes every byte; it answers 400 to a request not asking for it.
+/// Serves `accepts` connections.
+fn upgrading_member(
+    ns: &lb_testkit::Netns,
+    addr: SocketAddr,
+    accepts: usize,
+) -> std::thread::JoinHandle<()> {
+    let listener = ns
+        .enter(|| std::net::TcpListener::bind(addr))
+        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+    std::thread::spawn(move || {
+        for _ in 0..accepts {
+            let Ok((mut s, _)) = listener.accept() else {
+                return;
+            };
+            s.set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            let mut head = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            if !(text.contains("\r\nupgrade: echo\r\n")
+                && text.contains("\r\nconnection: upgrade\r\n"))
+            {
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+                continue;
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+            );
+            while let Ok(n) = s.read(&mut buf) {
+                if n == 0 || s.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn upgraded_connections_become_tunnels_to_the_member() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let member_thread = upgrading_member(
+        &topo.members[0],
+        format!("{}:80", member_v4(0)).parse().expect("addr"),
+        2,
+    );
+    let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
+        "default_pool_id": "p"});
+    let pools = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 80)]}]);
+    let _agent = Agent::start(&topo, &state(listener, pools));
+    let vip: SocketAddr = format!("{VIP_V4}:80").parse().expect("vip");
+    let open = || -> Option<TcpStream> {
+        topo.client
+            .enter(|| TcpStream::connect_timeout(&vip, Duration::from_secs(2)).ok())
+    };
+    let read_head = |s: &mut TcpStream| -> String {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match s.read(&mut byte) {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+        String::from_utf8_lossy(&head).into_owned()
+    };
+    // A plain request reaches the member without upgrade headers (it answers 400).
+    let mut plain = None;
+    eventually("the proxy answers", || {
+        plain = open();
+        plain.is_some()
+    });
+    let mut plain = plain.expect("connected");
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: echo\r\n\r\n")
+        .expect("write");
+    assert!(
+        read_head(&mut plain).starts_with("HTTP/1.1 400"),
+        "Upgrade without Connection: upgrade crossed"
+    );
+
+    // An upgrade: 101 with the member's protocol, then bytes both ways through the tunnel.
+    let mut s = open().expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .expect("write");
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head:?}");
+    let lower = head.to_ascii_lowercase();
+    assert!(
+        lower.contains("upgrade: echo") && lower.contains("connection: upgrade"),
+        "{head:?}"
+    );
+    for message in [&b"ping"[..], b"a second message, longer"] {
+        s.write_all(message).expect("write");
+        let mut back = vec![0u8; message.len()];
+        s.read_exact(&mut back).expect("echo");
+        assert_eq!(back, message);
+    }
+    // The tunnel ends when the client closes: the member's side sees the end.
+    drop(s);
+    drop(plain);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !member_thread.is_finished() {
+        assert!(Instant::now() < deadline, "the member's side of the tunnel stayed open");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -23,6 +23,7 @@ use super::{
     persist,
     rules::Decision,
     select::{InFlight, PoolRt},
+    tunnel,
     upstream::{SendError, Upstreams},
 };
 
@@ -203,7 +204,15 @@ async fn forward(
     else {
         return own(cfg, StatusCode::BAD_GATEWAY);
     };
+    // An HTTP/1.1 upgrade (WebSocket): the client's side of it, and the protocol asked for.
+    let upgrade = tunnel::requested(&parts.headers).and_then(|protocol| {
+        let on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?;
+        Some((protocol, on))
+    });
     prepare(&mut parts, cfg, pool, peer);
+    if let Some((protocol, _)) = &upgrade {
+        tunnel::mark(&mut parts.headers, protocol.clone());
+    }
     let idle = Inactivity::new(cfg.timeouts.client_data);
     let mut req = Request::from_parts(parts, ReqBody::Client(body, idle));
     let wait = cfg.timeouts.member_connect + cfg.timeouts.member_data;
@@ -213,8 +222,21 @@ async fn forward(
         let sent = upstreams.send(m.addr, pool.protocol, cfg.timeouts.member_connect, req);
         match tokio::time::timeout(wait, sent).await {
             Err(_) => return own(cfg, StatusCode::GATEWAY_TIMEOUT),
-            Ok(Ok((resp, lease))) => {
+            Ok(Ok((mut resp, lease))) => {
                 persist::chosen(pool, member, peer.client);
+                if resp.status() == StatusCode::SWITCHING_PROTOCOLS
+                    && let Some((_, client_side)) = upgrade
+                {
+                    let member_side = hyper::upgrade::on(&mut resp);
+                    let (mut rp, _) = resp.into_parts();
+                    let protocol = rp.headers.get(header::UPGRADE).cloned();
+                    strip_hop_by_hop(&mut rp.headers);
+                    if let Some(p) = protocol {
+                        tunnel::mark(&mut rp.headers, p);
+                    }
+                    tunnel::spawn(client_side, member_side, (guard, lease));
+                    return Response::from_parts(rp, RespBody::Own(None));
+                }
                 let (mut rp, rb) = resp.into_parts();
                 strip_hop_by_hop(&mut rp.headers);
                 persist::on_response(pool, member, sent_srv.as_deref(), &mut rp.headers);

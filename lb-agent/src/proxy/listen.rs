@@ -208,7 +208,8 @@ async fn serve_http(rt: Arc<ListenerRt>, stream: TcpStream, peer: Peer) {
     let svc_rt = rt.clone();
     let svc =
         service_fn(move |req| http::handle(svc_rt.cfg.load_full(), upstreams.clone(), peer, req));
-    let conn = builder.serve_connection(io, svc);
+    // With upgrades: a 101 from a member turns the connection into a tunnel (`tunnel`).
+    let conn = builder.serve_connection_with_upgrades(io, svc);
     tokio::pin!(conn);
     let mut closing = rt.closing.subscribe();
     let result = if *closing.borrow() {

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod select;
 pub mod stick;
 pub mod stream;
+pub mod tunnel;
 pub mod upstream;
 pub mod workers;
 

@@ -258,7 +258,8 @@ impl Upstreams {
             .await
             .map_err(std::io::Error::other)?;
         tokio::spawn(async move {
-            if let Err(error) = conn.await {
+            // `with_upgrades`: a 101 hands the connection over to the tunnel (`tunnel`).
+            if let Err(error) = conn.with_upgrades().await {
                 tracing::debug!(member = %addr, %error, "member connection ended with an error");
             }
         });
