@@ -597,12 +597,14 @@ fn member_connections_are_kept_alive_across_client_connections() {
     );
 }
 
-/// A member that answers the head of a 1,000-byte response and 10 bytes of it, then holds the
-/// connection silent for 6 s (at most `accepts` connections).
-fn stalling_member(
+/// A raw member at `addr` in `ns` for `accepts` connections, one after the other: reads each
+/// request head (up to its blank line, 5 s at most) and hands the connection and the head to
+/// `serve`.
+fn raw_member(
     ns: &lb_testkit::Netns,
     addr: SocketAddr,
     accepts: usize,
+    serve: impl Fn(TcpStream, String) + Send + 'static,
 ) -> std::thread::JoinHandle<()> {
     let listener = ns
         .enter(|| std::net::TcpListener::bind(addr))
@@ -612,19 +614,31 @@ fn stalling_member(
             let Ok((mut s, _)) = listener.accept() else {
                 return;
             };
-            s.set_read_timeout(Some(Duration::from_secs(3)))
+            s.set_read_timeout(Some(Duration::from_secs(5)))
                 .expect("timeout");
-            let mut got = Vec::new();
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = s.read(&mut buf) {
-                got.extend_from_slice(&buf[..n]);
-                if n == 0 || got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(1) => head.push(buf[0]),
+                    _ => break,
                 }
             }
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
-            std::thread::sleep(Duration::from_secs(6));
+            serve(s, String::from_utf8_lossy(&head).into_owned());
         }
+    })
+}
+
+/// A member that answers the head of a 1,000-byte response and 10 bytes of it, then holds the
+/// connection silent for 6 s (at most `accepts` connections).
+fn stalling_member(
+    ns: &lb_testkit::Netns,
+    addr: SocketAddr,
+    accepts: usize,
+) -> std::thread::JoinHandle<()> {
+    raw_member(ns, addr, accepts, |mut s, _| {
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789");
+        std::thread::sleep(Duration::from_secs(6));
     })
 }
 
@@ -720,38 +734,20 @@ fn upgrading_member(
     addr: SocketAddr,
     accepts: usize,
 ) -> std::thread::JoinHandle<()> {
-    let listener = ns
-        .enter(|| std::net::TcpListener::bind(addr))
-        .unwrap_or_else(|e| panic!("bind {addr}: {e}"));
-    std::thread::spawn(move || {
-        for _ in 0..accepts {
-            let Ok((mut s, _)) = listener.accept() else {
-                return;
-            };
-            s.set_read_timeout(Some(Duration::from_secs(5)))
-                .expect("timeout");
-            let mut head = Vec::new();
-            let mut buf = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => head.extend_from_slice(&buf[..n]),
-                }
-            }
-            let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
-            if !(text.contains("\r\nupgrade: echo\r\n")
-                && text.contains("\r\nconnection: upgrade\r\n"))
-            {
-                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
-                continue;
-            }
-            let _ = s.write_all(
-                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
-            );
-            while let Ok(n) = s.read(&mut buf) {
-                if n == 0 || s.write_all(&buf[..n]).is_err() {
-                    break;
-                }
+    raw_member(ns, addr, accepts, |mut s, head| {
+        let text = head.to_ascii_lowercase();
+        if !(text.contains("\r\nupgrade: echo\r\n") && text.contains("\r\nconnection: upgrade\r\n"))
+        {
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            return;
+        }
+        let _ = s.write_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n",
+        );
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 || s.write_all(&buf[..n]).is_err() {
+                break;
             }
         }
     })
@@ -829,7 +825,10 @@ fn upgraded_connections_become_tunnels_to_the_member() {
     drop(plain);
     let deadline = Instant::now() + Duration::from_secs(10);
     while !member_thread.is_finished() {
-        assert!(Instant::now() < deadline, "the member's side of the tunnel stayed open");
+        assert!(
+            Instant::now() < deadline,
+            "the member's side of the tunnel stayed open"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
