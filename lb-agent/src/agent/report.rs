@@ -34,6 +34,15 @@ pub fn build(
                 (s.active, s.total, s.bytes_in, s.bytes_out, s.request_errors)
             } else {
                 let s = dataplane.listener_stats(&listener.id)?.unwrap_or_default();
+                // PROMETHEUS listeners of this load balancer report it too.
+                let mirrored = crate::proxy::counters::Snapshot {
+                    active: s.active,
+                    total: s.traffic.opened,
+                    bytes_in: s.traffic.bytes_in,
+                    bytes_out: s.traffic.bytes_out,
+                    ..Default::default()
+                };
+                proxy.mirror_kernel_stats(&listener.id, &mirrored);
                 (
                     s.active,
                     s.traffic.opened,

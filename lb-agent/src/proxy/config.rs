@@ -182,9 +182,16 @@ impl Registry {
             for l in lb.listeners.iter().filter(|l| lb.proxied(l)) {
                 out.push(self.listener(lb, l, &pools));
             }
-            let siblings: Vec<(String, Arc<ListenerCounters>)> = out[first..]
+            // Every listener of the load balancer, for its PROMETHEUS listeners: the proxied
+            // ones count here, the kernel's are mirrored in by each report
+            // ([`crate::proxy::Proxy::mirror_kernel_stats`]).
+            let siblings: Vec<(String, Arc<ListenerCounters>)> = lb
+                .listeners
                 .iter()
-                .map(|l| (l.id.to_string(), l.counters.clone()))
+                .map(|l| {
+                    let c = self.counters.entry(l.id.clone()).or_default().clone();
+                    (l.id.clone(), c)
+                })
                 .collect();
             for l in &mut out[first..] {
                 l.siblings.clone_from(&siblings);
@@ -206,7 +213,12 @@ impl Registry {
             .flat_map(|lb| lb.pools.iter().map(|p| p.id.as_str()))
             .collect();
         self.tables.retain(|id, _| live_pools.contains(id.as_str()));
-        let live_listeners: std::collections::HashSet<&str> = out.iter().map(|l| &*l.id).collect();
+        let live_listeners: std::collections::HashSet<&str> = state
+            .loadbalancers
+            .iter()
+            .filter(|lb| lb.listeners.iter().any(|l| lb.proxied(l)))
+            .flat_map(|lb| lb.listeners.iter().map(|l| l.id.as_str()))
+            .collect();
         self.counters
             .retain(|id, _| live_listeners.contains(id.as_str()));
         out

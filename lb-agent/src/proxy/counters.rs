@@ -93,6 +93,33 @@ impl ListenerCounters {
         }
     }
 
+    /// Makes the counters read as `s` (for a kernel listener, whose figures the data plane
+    /// keeps: nothing else adds to them).
+    pub fn mirror(&self, s: &Snapshot) {
+        let set = |c: &AtomicU64, v: u64| c.store(v, Ordering::Relaxed);
+        let first = &self.shards[0];
+        set(&first.opened, s.total);
+        set(&first.closed, s.total.saturating_sub(s.active));
+        set(&first.bytes_in, s.bytes_in);
+        set(&first.bytes_out, s.bytes_out);
+        set(&first.requests, s.requests);
+        set(&first.request_errors, s.request_errors);
+        set(&first.denied, s.denied);
+        for other in &self.shards[1..] {
+            for c in [
+                &other.opened,
+                &other.closed,
+                &other.bytes_in,
+                &other.bytes_out,
+                &other.requests,
+                &other.request_errors,
+                &other.denied,
+            ] {
+                set(c, 0);
+            }
+        }
+    }
+
     pub fn opened(&self) {
         add(&self.here().opened, 1);
     }
@@ -142,5 +169,14 @@ mod tests {
         assert_eq!((s.total, s.active, s.bytes_in), (6, 3, 60));
         assert_eq!((s.requests, s.request_errors, s.denied), (1, 1, 0));
         assert_eq!(c.active(), 3);
+        let kernel = Snapshot {
+            active: 2,
+            total: 9,
+            bytes_in: 100,
+            bytes_out: 200,
+            ..Snapshot::default()
+        };
+        c.mirror(&kernel);
+        assert_eq!(c.snapshot(), kernel);
     }
 }

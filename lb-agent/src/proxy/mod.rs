@@ -155,6 +155,14 @@ impl Proxy {
         self.registry.counters.get(id).map(|c| c.snapshot())
     }
 
+    /// Hands a kernel listener's figures to the proxy, for the PROMETHEUS listeners of its
+    /// load balancer (a no-op for a listener no PROMETHEUS listener reports).
+    pub fn mirror_kernel_stats(&self, id: &str, s: &Snapshot) {
+        if let Some(c) = self.registry.counters.get(id) {
+            c.mirror(s);
+        }
+    }
+
     /// Stops every listener (their connections drain).
     pub fn shutdown(&mut self) {
         for (_, r) in self.listeners.drain() {

@@ -112,4 +112,46 @@ mod tests {
         assert!(text.contains("octavia_listener_active_connections{listener=\"l1\"} 2"));
         assert!(text.contains("octavia_listener_requests_total{listener=\"l1\"} 7"));
     }
+
+    #[test]
+    fn kernel_listeners_of_the_load_balancer_are_reported_as_mirrored() {
+        let state = lb_proto::DesiredState::from_json(
+            br#"{"version": 1, "generation": 1, "snat": {"ipv4": "198.18.1.1"},
+                "loadbalancers": [{"id": "lb",
+                "vip_address": "198.18.0.100",
+                "listeners": [
+                    {"id": "tcp", "protocol": "TCP", "protocol_port": 80, "default_pool_id": "p"},
+                    {"id": "metrics", "protocol": "PROMETHEUS", "protocol_port": 9100}],
+                "pools": [{"id": "p", "lb_algorithm": "ROUND_ROBIN", "members": []}]}]}"#,
+        )
+        .expect("state");
+        let mut registry = crate::proxy::config::Registry::default();
+        let built = registry.build(&state);
+        let metrics = built
+            .iter()
+            .find(|l| &*l.id == "metrics")
+            .expect("the PROMETHEUS listener is proxied");
+        assert!(
+            built.iter().all(|l| &*l.id != "tcp"),
+            "the TCP listener stays in XDP"
+        );
+        // Until a report mirrors the kernel's figures, the TCP listener reads 0.
+        let text = render(&metrics.lb_counters());
+        assert!(text.contains("octavia_listener_total_connections{listener=\"tcp\"} 0"));
+        registry.counters["tcp"].mirror(&Snapshot {
+            active: 3,
+            total: 41,
+            bytes_in: 1000,
+            bytes_out: 5000,
+            ..Snapshot::default()
+        });
+        let text = render(&metrics.lb_counters());
+        assert!(
+            text.contains("octavia_listener_total_connections{listener=\"tcp\"} 41"),
+            "{text}"
+        );
+        assert!(text.contains("octavia_listener_active_connections{listener=\"tcp\"} 3"));
+        assert!(text.contains("octavia_listener_bytes_out_total{listener=\"tcp\"} 5000"));
+        assert!(text.contains("octavia_listener_total_connections{listener=\"metrics\"} 0"));
+    }
 }
