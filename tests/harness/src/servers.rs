@@ -402,6 +402,7 @@ mod tests {
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
+        let me = stream.local_addr().expect("local address");
         let mut writer = stream.try_clone().expect("clone");
         let mut reader = BufReader::new(stream);
 
@@ -413,7 +414,7 @@ mod tests {
         assert!(headers.contains(&("content-type".into(), "text/plain".into())));
         assert_eq!(
             body,
-            "you hit: m1\nhost: vip\nx-test: one\npath: /a?b=1\nmethod: GET\n"
+            format!("you hit: m1\nhost: vip\nx-test: one\npath: /a?b=1\nmethod: GET\npeer: {me}\n")
         );
 
         let started = Instant::now();
@@ -428,6 +429,12 @@ mod tests {
         assert_eq!(status, 503);
         assert!(headers.contains(&("set-cookie".into(), "s=m1".into())));
         assert!(body.starts_with("you hit: m1\n"), "{body}");
-        assert!(body.ends_with("path: /slow/200/status/503?set-cookie=s=m1\nmethod: POST\n"));
+        // The same connection: the same peer.
+        assert!(
+            body.ends_with(&format!(
+                "path: /slow/200/status/503?set-cookie=s=m1\nmethod: POST\npeer: {me}\n"
+            )),
+            "{body}"
+        );
     }
 }
