@@ -1,6 +1,6 @@
 //! Tests of the L7 policy matcher: every rule type × compare type × invert, and policy order.
 
-use http::Request;
+use http::{Request, Version};
 use lb_proto::{CompareType as C, L7Action as A, L7RuleType as T};
 
 use super::*;
