@@ -62,6 +62,8 @@ pub enum DataplaneError {
     Invalid(#[from] lb_proto::ValidationError),
     #[error(transparent)]
     Capacity(#[from] crate::dataplane::slots::SlotsFull),
+    #[error("reading a random secret from /dev/urandom: {0}")]
+    Random(#[source] std::io::Error),
     #[error("BPF_PROG_TEST_RUN of {name} failed: {source}")]
     TestRun {
         name: &'static str,

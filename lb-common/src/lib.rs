@@ -18,6 +18,7 @@ pub mod flow_cache;
 pub mod generator;
 pub mod hash;
 pub mod maps;
+pub mod nh_mark;
 pub mod stats;
 pub mod vip;
 

@@ -105,8 +105,12 @@ pub const REDIRECT_PROGRAM: &str = "lb_redirect";
 /// Array of one u32: the ifindex `lb_redirect` sends to. Writer: benchmark.
 pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 
+/// Array of one u64: the secret of [`crate::nh_mark`] (56 random bits). Writer: agent, at
+/// load; readers: XDP and TC.
+pub const NH_MARK: &str = "LB_NH_MARK";
+
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 23] = [
+pub const ALL_MAPS: [&str; 24] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -130,23 +134,11 @@ pub const ALL_MAPS: [&str; 23] = [
     ADDRS,
     ADDR_FILTER,
     FLOOR_REDIRECT,
+    NH_MARK,
 ];
 
 /// Longest map name the kernel stores without truncation.
 pub const MAX_MAP_NAME: usize = 15;
-
-/// Magic in the XDP metadata that asks `lb_tc_in` to forward a translated packet.
-pub const META_MAGIC: u32 = 0x4c42_4e48; // "LBNH"
-
-/// Metadata XDP puts in front of a packet for `lb_tc_in`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NeighMeta {
-    pub magic: u32,
-    /// Egress interface found by the FIB lookup.
-    pub ifindex: u32,
-}
-const _: () = assert!(core::mem::size_of::<NeighMeta>() == 8);
 
 #[cfg(test)]
 mod tests {

@@ -1,20 +1,16 @@
 //! Sending a translated packet on: FIB lookup, then XDP redirect with the next hop's MACs; when
-//! the neighbour is not resolved yet, hand the packet to `lb_tc_in` (through XDP metadata),
-//! which uses `bpf_redirect_neigh` so the kernel resolves it.
+//! the neighbour is not resolved yet, hand the packet to `lb_tc_in` (marked in its Ethernet
+//! addresses, `lb_common::nh_mark`), which uses `bpf_redirect_neigh` so the kernel resolves it.
 
 use aya_ebpf::{
     bindings::{bpf_fib_lookup, xdp_action},
-    helpers::{bpf_fib_lookup as fib_lookup, bpf_redirect, bpf_xdp_adjust_meta},
+    helpers::{bpf_fib_lookup as fib_lookup, bpf_redirect},
     programs::XdpContext,
 };
-use lb_common::{
-    addr::FAMILY_V4,
-    drop::DropReason,
-    maps::{META_MAGIC, NeighMeta},
-    stats::PacketClass,
-};
+use lb_common::{addr::FAMILY_V4, drop::DropReason, nh_mark, stats::PacketClass};
 
 use crate::{
+    maps::LB_NH_MARK,
     mem,
     parse::{Cursor, Ip},
     scratch::{NextHop, Rewrite},
@@ -127,22 +123,12 @@ pub fn forward(
             })
         }
         BPF_FIB_LKUP_RET_SUCCESS | BPF_FIB_LKUP_RET_NO_NEIGH => {
-            let meta_len = core::mem::size_of::<NeighMeta>() as i32;
-            // SAFETY: valid context; growing the metadata area is bounded by the kernel.
-            if unsafe { bpf_xdp_adjust_meta(ctx.ctx, -meta_len) } != 0 {
-                return Err(DropReason::FibFailed);
-            }
-            let meta = ctx.metadata();
-            if meta + meta_len as usize > ctx.data() {
-                return Err(DropReason::FibFailed);
-            }
-            // SAFETY: the metadata area [meta, meta+8) was just checked to lie before data.
-            unsafe {
-                *(meta as *mut NeighMeta) = NeighMeta {
-                    magic: META_MAGIC,
-                    ifindex: params.ifindex,
-                };
-            }
+            // The stack hands it to `lb_tc_in`, which reads the interface from the mark.
+            let secret = LB_NH_MARK.get(0).copied().unwrap_or(0);
+            let cursor = Cursor::new(ctx.data(), ctx.data_end());
+            let eth = cursor.ptr_mut::<[u8; 12]>(0).ok_or(DropReason::FibFailed)?;
+            // SAFETY: bounds checked by `ptr_mut`.
+            unsafe { *eth = nh_mark::encode(secret, params.ifindex) };
             Ok(Sent {
                 action: xdp_action::XDP_PASS,
                 class: PacketClass::NeighFallback,

@@ -36,13 +36,13 @@ use lb_common::{
     addr::{FAMILY_V4, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP},
     config::CFG_F_TX_AFTER_NAT,
     drop::DropReason,
-    maps::{META_MAGIC, NeighMeta},
+    nh_mark,
     stats::PacketClass,
     vip::addr_filter_slot,
 };
 
 use crate::{
-    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG, LB_FLOOR_REDIR},
+    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG, LB_FLOOR_REDIR, LB_NH_MARK},
     parse::{Cursor, ETH_HLEN},
     scratch::LB_SCRATCH,
 };
@@ -186,23 +186,22 @@ fn try_lb_xdp(ctx: &XdpContext, cursor: &Cursor) -> Result<(u32, PacketClass), D
 /// the next hop's MAC was unknown; `bpf_redirect_neigh` resolves it. Everything else continues.
 #[classifier]
 pub fn lb_tc_in(ctx: TcContext) -> i32 {
-    // SAFETY: the skb pointer is valid for the program's run.
-    let (meta, data) = unsafe {
-        (
-            (*ctx.skb.skb).data_meta as usize,
-            (*ctx.skb.skb).data as usize,
-        )
+    let (data, end) = (ctx.data(), ctx.data_end());
+    if data + 12 > end {
+        return TC_ACT_OK;
+    }
+    // SAFETY: [data, data + 12) was checked to lie inside the packet.
+    let eth = unsafe { &*(data as *const [u8; 12]) };
+    // One compare for every packet that is not marked.
+    if eth[0] != nh_mark::FIRST {
+        return TC_ACT_OK;
+    }
+    let secret = LB_NH_MARK.get(0).copied().unwrap_or(0);
+    let Some(ifindex) = nh_mark::decode(eth, secret) else {
+        return TC_ACT_OK;
     };
-    if meta + core::mem::size_of::<NeighMeta>() > data {
-        return TC_ACT_OK;
-    }
-    // SAFETY: [meta, meta + 8) was checked to lie before the packet data.
-    let m = unsafe { *(meta as *const NeighMeta) };
-    if m.magic != META_MAGIC {
-        return TC_ACT_OK;
-    }
     // SAFETY: plain helper call; no neighbour parameters (the kernel looks the next hop up).
-    unsafe { bpf_redirect_neigh(m.ifindex, core::ptr::null_mut(), 0, 0) as i32 }
+    unsafe { bpf_redirect_neigh(ifindex, core::ptr::null_mut(), 0, 0) as i32 }
 }
 
 /// XDP_PASS and nothing else: the floor of the benchmarks, and the program a veth peer needs so

@@ -117,3 +117,8 @@ pub static LB_ADDR_FILTER: Array<u8> = Array::with_max_entries(ADDR_FILTER_SIZE,
 /// The interface `lb_redirect` (a benchmark floor) sends every frame to. Writer: benchmark.
 #[map]
 pub static LB_FLOOR_REDIR: Array<u32> = Array::with_max_entries(1, 0);
+
+/// The secret of the next-hop mark (`lb_common::nh_mark`). Writer: agent; readers: `lb_xdp`,
+/// `lb_tc_in`.
+#[map]
+pub static LB_NH_MARK: Array<u64> = Array::with_max_entries(1, 0);

@@ -22,7 +22,7 @@ use aya::{
 use lb_common::{
     flow_cache::{FLOW_CACHE_SETS, FLOW_CACHE6_ENTRIES},
     maps::{
-        DROP_PROGRAM, FLOOR_REDIRECT, FLOW_CACHE, FLOW_CACHE6, FLOWS, PASS_PROGRAM,
+        DROP_PROGRAM, FLOOR_REDIRECT, FLOW_CACHE, FLOW_CACHE6, FLOWS, NH_MARK, PASS_PROGRAM,
         REDIRECT_PROGRAM, SYN_FLOWS, TC_PROGRAM, TX_PROGRAM, XDP_PROGRAM,
     },
 };
@@ -129,6 +129,7 @@ impl Dataplane {
     }
 
     fn with_ebpf(mut ebpf: Ebpf, pin_dir: Option<PathBuf>) -> Result<Self, DataplaneError> {
+        set_nh_mark_secret(&mut ebpf)?;
         for name in [
             XDP_PROGRAM,
             PASS_PROGRAM,
@@ -402,4 +403,31 @@ fn link_err(path: &Path, e: impl fmt::Display) -> DataplaneError {
         path: path.to_path_buf(),
         reason: e.to_string(),
     }
+}
+
+/// Gives the next-hop mark (`lb_common::nh_mark`) its secret: 56 random bits, chosen once; an
+/// adopted pinned map keeps the secret it has, so packets in flight across a restart still
+/// carry a valid mark.
+fn set_nh_mark_secret(ebpf: &mut Ebpf) -> Result<(), DataplaneError> {
+    use std::io::Read as _;
+    let map_err = |source| DataplaneError::Map {
+        name: NH_MARK,
+        source,
+    };
+    let map = ebpf
+        .map_mut(NH_MARK)
+        .ok_or(DataplaneError::MissingMap { name: NH_MARK })?;
+    let mut array: aya::maps::Array<_, u64> = aya::maps::Array::try_from(map).map_err(map_err)?;
+    if array.get(&0, 0).map_err(map_err)? & lb_common::nh_mark::SECRET_MASK != 0 {
+        return Ok(());
+    }
+    let mut secret = 0;
+    while secret & lb_common::nh_mark::SECRET_MASK == 0 {
+        let mut bytes = [0u8; 8];
+        std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .map_err(DataplaneError::Random)?;
+        secret = u64::from_le_bytes(bytes);
+    }
+    array.set(0, secret, 0).map_err(map_err)
 }

@@ -1,6 +1,7 @@
 //! Forwarding with real route lookups (BPF_PROG_TEST_RUN with a namespace's interface as
 //! ingress): a flow reuses its next hop for `NH_CACHE_NS`, then picks up a changed neighbour;
-//! members behind the interface a packet came in on are answered with XDP_TX.
+//! members behind the interface a packet came in on are answered with XDP_TX; a member whose
+//! MAC is unknown gets the packet passed with the next-hop mark for `lb_tc_in`.
 
 use std::time::Duration;
 
@@ -137,4 +138,30 @@ fn members_behind_the_ingress_interface_are_answered_with_xdp_tx() {
         assert_eq!(out[..6], [2, 0, 0, 0, 0, 0x0b], "{name}: the member's MAC");
         assert_eq!(out[30..34], [198, 19, 0, 11], "{name}: to the member");
     }
+}
+
+#[test]
+fn a_member_whose_mac_is_unknown_gets_a_marked_packet_for_the_tc_program() {
+    require_root!();
+    let topo = Topology::new();
+    let eth1 = ifindex(&topo.lb, "eth1");
+    let mut dp = topo.dataplane();
+    // No neighbour entry for 198.19.1.12: the route lookup answers NO_NEIGH.
+    apply(&mut dp, &state("198.19.1.12", "198.19.1.1"));
+    let syn = ipv4_tcp(CLIENT, VIP, 40002, 80, true, &[]);
+    let (verdict, out) = send(&topo.lb, &mut dp, &syn, topo.eth0);
+    assert_eq!(verdict, XdpVerdict::Pass, "{:?}", dp.counters());
+    assert_eq!(out[30..34], [198, 19, 1, 12], "translated to the member");
+    // The mark: 02, the secret, the egress interface; the secret is the agent's own random
+    // one (not zero, and another load draws another).
+    assert_eq!(out[0], lb_common::nh_mark::FIRST);
+    assert_eq!(out[8..12], eth1.to_le_bytes(), "the egress interface");
+    assert_ne!(out[1..8], [0; 7], "a secret");
+    // (Not attached: the first one enabled the forwarding that route lookups need.)
+    let mut again = topo
+        .lb
+        .enter(|| Dataplane::load().expect("load the data plane"));
+    apply(&mut again, &state("198.19.1.12", "198.19.1.1"));
+    let (_, other) = send(&topo.lb, &mut again, &syn, topo.eth0);
+    assert_ne!(other[1..8], out[1..8], "a new load draws a new secret");
 }
