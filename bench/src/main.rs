@@ -8,6 +8,7 @@ mod live;
 mod report;
 mod setup;
 mod stats;
+mod steer;
 mod testrun;
 
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ use clap::Parser;
 /// Data-plane benchmarks: BPF_PROG_TEST_RUN cost per packet against an XDP_PASS floor, the
 /// live packet rate through a veth against an XDP_TX floor, TCP connections/s through the VIP
 /// against HAProxy in TCP mode on the same topology, and HTTP requests/s (keep-alive, wrk)
-/// through the agent's L7 proxy against HAProxy in HTTP mode.
+/// through the agent's L7 proxy against HAProxy in HTTP mode, and the two ways of steering
+/// connections to the proxy (a socket per VIP, sk_lookup).
 #[derive(Parser)]
 #[command(about, long_about)]
 struct Cli {
@@ -45,6 +47,8 @@ enum Part {
     Cps,
     /// HTTP requests/s (keep-alive, wrk) through the agent's proxy against HAProxy.
     Http,
+    /// Steering of proxied listeners: a socket per VIP against one socket and sk_lookup.
+    Steer,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -120,6 +124,19 @@ fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let steer = if wanted(Part::Steer) {
+        eprintln!("[bench] steering: a socket per VIP against sk_lookup ...");
+        Some(
+            steer::run(&steer::Effort {
+                samples: if quick { 2 } else { 5 },
+                listeners: 1_000,
+                connections: if quick { 2_000 } else { 20_000 },
+            })
+            .context("steering benchmark")?,
+        )
+    } else {
+        None
+    };
     let report = report::Report {
         testrun_ns: testrun,
         live_mpps: live,
@@ -128,6 +145,7 @@ fn main() -> anyhow::Result<()> {
         tcp_cpu_busy_pct: pick(|r| &r.cpu_busy_pct),
         tcp_cpu_us_per_conn: pick(|r| &r.cpu_us_per_conn),
         http: report::HttpReport::of(http.as_ref()),
+        steer,
     };
     report.write(&cli.out)?;
     println!("{}", report.markdown());

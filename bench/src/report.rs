@@ -9,6 +9,7 @@ use crate::{
     http,
     live::{LiveMpps, LiveProgramNs},
     stats::Stat,
+    steer::Steer,
     testrun::TestRunNs,
 };
 
@@ -262,6 +263,8 @@ pub struct Report {
     pub tcp_cpu_us_per_conn: TcpFigure,
     #[serde(flatten)]
     pub http: HttpReport,
+    /// Steering of proxied listeners (`steer.bound`, `steer.sk_lookup`); `None`: not measured.
+    pub steer: Option<Steer>,
 }
 
 fn row(name: &str, s: &Stat, unit: &str, ratio: Option<(f64, &str)>) -> String {
@@ -370,6 +373,9 @@ impl Report {
         }
         md += &self.tcp_markdown();
         md += &self.http.markdown();
+        if let Some(steer) = &self.steer {
+            md += &steer_markdown(steer);
+        }
         md += "\nTest-run times: the kernel's time for one run per call (every call gets the frame \
                afresh; the kernel does not restore it between repeats), averaged over calls, with the \
                client-side veth as ingress (route lookups included; redirects not carried out). Live \
@@ -457,4 +463,46 @@ impl Report {
         }
         md
     }
+}
+
+/// The steering table.
+fn steer_markdown(s: &Steer) -> String {
+    let ratio = s.sk_lookup.connect_us.median / s.bound.connect_us.median;
+    let mut md = format!(
+        "\n| steering ({} VIP:port listeners) | min | median | max | unit | sk_lookup vs bound sockets (medians) |\n|---|---|---|---|---|---|\n",
+        s.listeners
+    );
+    md += &row(
+        "steer: set up one listener, socket bound to VIP:port (IP_FREEBIND)",
+        &s.bound.setup_us_per_listener,
+        "µs",
+        None,
+    );
+    md += &row(
+        "steer: set up one listener, sk_lookup map entry",
+        &s.sk_lookup.setup_us_per_listener,
+        "µs",
+        None,
+    );
+    md += &row(
+        "steer: connect + accept + close, bound sockets",
+        &s.bound.connect_us,
+        "µs",
+        None,
+    );
+    md += &row(
+        "steer: connect + accept + close, one socket + sk_lookup",
+        &s.sk_lookup.connect_us,
+        "µs",
+        Some((ratio, "the bound sockets' time")),
+    );
+    md += &format!(
+        "\nKernel memory per bound listener socket: {:.1} KiB (machine slab delta); the \
+         sk_lookup map is allocated in full at load. The sk_lookup program: {:.0} ns per run, \
+         {:.2} runs per connection.\n",
+        s.bound_kib_per_listener,
+        s.sk_lookup_program.ns_per_run,
+        s.sk_lookup_program.runs_per_connection
+    );
+    md
 }

@@ -102,6 +102,9 @@ pub const DROP_PROGRAM: &str = "lb_drop";
 /// Redirect program: the redirect floor of the live benchmark (every frame to the interface
 /// in [`FLOOR_REDIRECT`], nothing else).
 pub const REDIRECT_PROGRAM: &str = "lb_redirect";
+/// `sk_lookup` program that hands connections to VIP:port listed in [`STEER`] to one socket:
+/// the alternative to a socket per VIP that the benchmark measures (not attached by the agent).
+pub const STEER_PROGRAM: &str = "lb_steer";
 /// Array of one u32: the ifindex `lb_redirect` sends to. Writer: benchmark.
 pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 
@@ -109,8 +112,16 @@ pub const FLOOR_REDIRECT: &str = "LB_FLOOR_REDIR";
 /// load; readers: XDP and TC.
 pub const NH_MARK: &str = "LB_NH_MARK";
 
+/// Hash `VipKey` → index in [`STEER_SOCKS`]: the listeners `lb_steer` hands to one socket.
+/// Writer: benchmark (the steering comparison, `docs/proxy.md`); reader: `lb_steer`.
+pub const STEER: &str = "LB_STEER";
+/// Sockmap of the sockets `lb_steer` hands connections to. Writer: benchmark.
+pub const STEER_SOCKS: &str = "LB_STEER_SOCKS";
+/// Entries of [`STEER_SOCKS`].
+pub const STEER_SOCKS_SIZE: u32 = 64;
+
 /// Every map name, for the length check and for pin clean-up.
-pub const ALL_MAPS: [&str; 24] = [
+pub const ALL_MAPS: [&str; 26] = [
     PKT_STATS,
     DROPS,
     VIPS,
@@ -135,6 +146,8 @@ pub const ALL_MAPS: [&str; 24] = [
     ADDR_FILTER,
     FLOOR_REDIRECT,
     NH_MARK,
+    STEER,
+    STEER_SOCKS,
 ];
 
 /// Longest map name the kernel stores without truncation.

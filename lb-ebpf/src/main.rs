@@ -27,10 +27,10 @@ mod vlan;
 mod wire;
 
 use aya_ebpf::{
-    bindings::{TC_ACT_OK, xdp_action},
+    bindings::{TC_ACT_OK, sk_action::SK_PASS, xdp_action},
     helpers::{bpf_redirect, bpf_redirect_neigh},
-    macros::{classifier, xdp},
-    programs::{TcContext, XdpContext},
+    macros::{classifier, sk_lookup, xdp},
+    programs::{SkLookupContext, TcContext, XdpContext},
 };
 use lb_common::{
     addr::{FAMILY_V4, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP},
@@ -42,7 +42,9 @@ use lb_common::{
 };
 
 use crate::{
-    maps::{LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG, LB_FLOOR_REDIR, LB_NH_MARK},
+    maps::{
+        LB_ADDR_FILTER, LB_ADDRS, LB_CONFIG, LB_FLOOR_REDIR, LB_NH_MARK, LB_STEER, LB_STEER_SOCKS,
+    },
     parse::{Cursor, ETH_HLEN},
     scratch::LB_SCRATCH,
 };
@@ -202,6 +204,38 @@ pub fn lb_tc_in(ctx: TcContext) -> i32 {
     };
     // SAFETY: plain helper call; no neighbour parameters (the kernel looks the next hop up).
     unsafe { bpf_redirect_neigh(ifindex, core::ptr::null_mut(), 0, 0) as i32 }
+}
+
+/// `sk_lookup`: a connection (or datagram) to a VIP:port listed in `LB_STEER` goes to the
+/// socket of `LB_STEER_SOCKS` the entry names, whatever address that socket is bound to; any
+/// other goes on to the kernel's own lookup. One socket serving every VIP, the steering the
+/// benchmark compares with a socket bound to each VIP (`docs/proxy.md`); the agent does not
+/// attach it.
+#[sk_lookup]
+pub fn lb_steer(ctx: SkLookupContext) -> u32 {
+    // SAFETY: the lookup context is valid for the program's run; each field is read with
+    // its own load at a constant offset, as the verifier requires of context accesses.
+    let (family, protocol, ip4, port) = unsafe {
+        let l = ctx.lookup;
+        ((*l).family, (*l).protocol, (*l).local_ip4, (*l).local_port)
+    };
+    // IPv4 only: what the measurement needs.
+    if family != 2 {
+        return SK_PASS;
+    }
+    let a = ip4.to_ne_bytes();
+    let key = lb_common::vip::VipKey {
+        addr: [a[0], a[1], a[2], a[3], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        port: (port as u16).to_be(),
+        proto: protocol as u8,
+        family: lb_common::addr::FAMILY_V4,
+    };
+    // SAFETY: the key is plain data read from the map by the kernel.
+    if let Some(&index) = unsafe { LB_STEER.get(&key) } {
+        // A socket gone from the map: the kernel's own lookup decides.
+        let _ = LB_STEER_SOCKS.redirect_sk_lookup(&ctx, index, 0);
+    }
+    SK_PASS
 }
 
 /// XDP_PASS and nothing else: the floor of the benchmarks, and the program a veth peer needs so

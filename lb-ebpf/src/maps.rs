@@ -3,7 +3,7 @@
 
 use aya_ebpf::{
     macros::map,
-    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, SockMap},
 };
 use lb_common::{
     backend::{Backend, PoolInfo},
@@ -13,7 +13,7 @@ use lb_common::{
     maps::{
         ACL_SIZE, ADDR_FILTER_SIZE, ADDRS_SIZE, DROPS_SIZE, FLOWS_SIZE, MAX_BACKENDS,
         MAX_LISTENERS, MAX_POOLS, MAX_VIPS, PKT_STATS_SIZE, POOL_MEMBERS_SIZE, RINGS_SIZE,
-        RR_TABLE_SIZE, SYN_FLOWS_SIZE,
+        RR_TABLE_SIZE, STEER_SOCKS_SIZE, SYN_FLOWS_SIZE,
     },
     stats::{FlowStats, PacketCounter},
     vip::{AclKey, AddrKey, VipInfo, VipKey},
@@ -122,3 +122,12 @@ pub static LB_FLOOR_REDIR: Array<u32> = Array::with_max_entries(1, 0);
 /// `lb_tc_in`.
 #[map]
 pub static LB_NH_MARK: Array<u64> = Array::with_max_entries(1, 0);
+
+/// Listeners (VIP, port, protocol) `lb_steer` hands to a socket of `LB_STEER_SOCKS`.
+/// Writer: benchmark.
+#[map]
+pub static LB_STEER: HashMap<VipKey, u32> = HashMap::with_max_entries(MAX_VIPS, 0);
+
+/// The sockets `lb_steer` hands connections to. Writer: benchmark.
+#[map]
+pub static LB_STEER_SOCKS: SockMap = SockMap::with_max_entries(STEER_SOCKS_SIZE, 0);

@@ -14,6 +14,7 @@ pub mod program;
 pub mod rr;
 pub mod slots;
 pub mod stats;
+pub mod steer;
 pub mod test_run;
 
 pub use loader::{AttachMode, Dataplane};

@@ -66,7 +66,8 @@ fn map_data(map: &Map) -> Option<&MapData> {
         | Map::HashMap(d)
         | Map::LruHashMap(d)
         | Map::PerCpuArray(d)
-        | Map::LpmTrie(d) => Some(d),
+        | Map::LpmTrie(d)
+        | Map::SockMap(d) => Some(d),
         _ => None,
     }
 }
