@@ -1,5 +1,6 @@
 //! The L7 proxy's member side end to end: PROXY-protocol pools, member connections kept
-//! alive across client connections, bodies stalled past the data timeouts, and upgraded
+//! alive across client connections, retries on a refusing member (turn-around pause, the
+//! last one to another member), bodies stalled past the data timeouts, and upgraded
 //! connections tunnelled to the member (`lb-agent run --state` in the lb namespace, raw
 //! and echo members in member namespaces, curl and raw sockets as clients).
 
@@ -297,10 +298,10 @@ fn upgraded_connections_become_tunnels_to_the_member() {
     let member_thread = upgrading_member(
         &topo.members[0],
         format!("{}:80", member_v4(0)).parse().expect("addr"),
-        2,
+        3,
     );
     let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
-        "default_pool_id": "p"});
+        "default_pool_id": "p", "timeout_client_data": 1000, "timeout_member_data": 1000});
     let pools = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
         "members": [member(0, 80)]}]);
     let _agent = Agent::start(&topo, &state(listener, pools));
@@ -357,6 +358,23 @@ fn upgraded_connections_become_tunnels_to_the_member() {
         s.read_exact(&mut back).expect("echo");
         assert_eq!(back, message);
     }
+    // An idle tunnel ends after the data timeouts (HAProxy's client/server timeouts apply
+    // to tunnels when `timeout tunnel` is not set).
+    let mut idle = open().expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    idle.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .expect("write");
+    assert!(read_head(&mut idle).starts_with("HTTP/1.1 101"));
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    let end = idle.read(&mut byte);
+    let took = started.elapsed();
+    assert!(matches!(end, Ok(0)), "an idle tunnel stayed open: {end:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "the idle tunnel ended after {took:?}"
+    );
     // The tunnel ends when the client closes: the member's side sees the end.
     drop(s);
     drop(plain);
@@ -368,4 +386,54 @@ fn upgraded_connections_become_tunnels_to_the_member() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_refusing_member_is_retried_after_a_pause_and_the_last_try_goes_to_another() {
+    require_root!();
+    let topo = LbTopology::new(2);
+    // Only the second member serves; nothing listens on the first one's port.
+    let _web = servers::http_echo(
+        &topo.members[1],
+        format!("{}:80", member_v4(1)).parse().expect("addr"),
+        "webserver2",
+    );
+    let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
+        "default_pool_id": "p", "timeout_member_connect": 300});
+    let both = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 81), member(1, 80)]}]);
+    let mut agent = Agent::start(&topo, &state(listener.clone(), both));
+    eventually("the proxy answers", || {
+        get(&topo, "/", &[]).starts_with("you hit")
+    });
+    // Every request is answered by the serving member; those that tried the refusing one
+    // first waited two turn-around pauses (2 × 300 ms) before the redispatch.
+    let mut slow = 0;
+    for _ in 0..6 {
+        let started = Instant::now();
+        let answer = get(&topo, "/", &[]);
+        assert!(answer.starts_with("you hit: webserver2"), "{answer:?}");
+        if started.elapsed() >= Duration::from_millis(600) {
+            slow += 1;
+        }
+    }
+    assert!(
+        slow >= 2,
+        "round robin sent {slow} of 6 requests to the refusing member first"
+    );
+    // A pool whose only member refuses: 502 after three pauses.
+    let one = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 81)]}]);
+    agent.reload(&state(listener, one));
+    eventually("the pool lost its serving member", || {
+        get(&topo, "/", &["-o", "/dev/null", "-w", "%{http_code}"]) == "502"
+    });
+    let started = Instant::now();
+    let code = get(&topo, "/", &["-o", "/dev/null", "-w", "%{http_code}"]);
+    let took = started.elapsed();
+    assert_eq!(code, "502");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "502 after {took:?}"
+    );
 }

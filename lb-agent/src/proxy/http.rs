@@ -2,8 +2,8 @@
 //! pool), persistence or the pool's algorithm picks the member, the request goes there over a
 //! keep-alive HTTP/1.1 connection (`upstream`) with the listener's inserted headers, and the
 //! response streams back. A request that could not be sent (connection refused or timed out)
-//! is retried, the last time on another member (HAProxy's `retries 3` + `option redispatch`,
-//! Octavia's defaults); it was not sent, so its body (if any) is still whole.
+//! is retried as HAProxy retries (`retry`); it was not sent, so its body (if any) is still
+//! whole.
 //!
 //! The proxy's own answers follow HAProxy's: 403 for `REJECT`, 3xx for redirects, 502 when no
 //! member can take the request or the member connection fails, 503 when the listener has no
@@ -21,14 +21,12 @@ use super::{
     body::{BodyTimeout, Inactivity, ReqBody, RespBody},
     config::{InsertHeaders, ListenerCfg},
     persist,
+    retry::{self, Next},
     rules::Decision,
     select::{InFlight, PoolRt},
     tunnel,
     upstream::{SendError, Upstreams},
 };
-
-/// Connection attempts after the first one fails to connect (HAProxy's `retries 3`).
-pub const RETRIES: usize = 3;
 
 /// Addresses of the client connection a request came on.
 #[derive(Clone, Copy, Debug)]
@@ -216,7 +214,7 @@ async fn forward(
     let idle = Inactivity::new(cfg.timeouts.client_data);
     let mut req = Request::from_parts(parts, ReqBody::Client(body, idle));
     let wait = cfg.timeouts.member_connect + cfg.timeouts.member_data;
-    for attempt in 0..=RETRIES {
+    for attempt in 0..=retry::RETRIES {
         let m = &pool.members[member];
         let guard = InFlight::new(&m.inflight);
         let sent = upstreams.send(m.addr, pool.protocol, cfg.timeouts.member_connect, req);
@@ -234,7 +232,12 @@ async fn forward(
                     if let Some(p) = protocol {
                         tunnel::mark(&mut rp.headers, p);
                     }
-                    tunnel::spawn(client_side, member_side, (guard, lease));
+                    tunnel::spawn(
+                        client_side,
+                        member_side,
+                        (guard, lease),
+                        (cfg.timeouts.client_data, cfg.timeouts.member_data),
+                    );
                     return Response::from_parts(rp, RespBody::Own(None));
                 }
                 let (mut rp, rb) = resp.into_parts();
@@ -243,20 +246,18 @@ async fn forward(
                 let body = RespBody::member(rb, guard, lease, cfg.timeouts.member_data);
                 return Response::from_parts(rp, body);
             }
-            Ok(Err(SendError::Connect { error, request })) if attempt < RETRIES => {
-                tracing::debug!(member = %m.id, %error, "member connection failed; retrying");
+            Ok(Err(SendError::Connect { error, request })) => {
+                tracing::debug!(member = %m.id, %error, attempt, "member connection failed");
                 drop(guard);
                 req = *request;
-                // The last attempt goes to another member (`option redispatch`).
-                if attempt + 1 == RETRIES
-                    && let Some(other) = pool.choose(peer.client, Some(member))
-                {
-                    member = other;
+                match retry::next(attempt, cfg.timeouts.member_connect, || {
+                    pool.choose(peer.client, Some(member))
+                        .filter(|&m| m != member)
+                }) {
+                    Next::Same(pause) => tokio::time::sleep(pause).await,
+                    Next::Other(other) => member = other,
+                    Next::GiveUp => return own(cfg, StatusCode::BAD_GATEWAY),
                 }
-            }
-            Ok(Err(SendError::Connect { error, .. })) => {
-                tracing::debug!(member = %m.id, %error, "member connection failed");
-                return own(cfg, StatusCode::BAD_GATEWAY);
             }
             Ok(Err(SendError::Exchange(error))) => {
                 tracing::debug!(member = %m.id, %error, "member request failed");

@@ -14,6 +14,7 @@ pub mod io;
 pub mod listen;
 pub mod persist;
 pub mod prometheus;
+pub mod retry;
 pub mod rules;
 pub mod select;
 pub mod stick;

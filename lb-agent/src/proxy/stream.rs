@@ -13,14 +13,15 @@ use tokio::{
 };
 
 use super::{
-    http::{Peer, RETRIES},
+    http::Peer,
     io::Counted,
     listen::ListenerRt,
     persist,
+    retry::{self, Next},
     select::InFlight,
 };
 
-/// Relay buffer per direction.
+/// Relay buffer per direction (the tunnels of `tunnel` use it too).
 const BUF: usize = 16 * 1024;
 
 /// The PROXY protocol header for a connection from `client` to `local`.
@@ -41,7 +42,11 @@ pub fn header(protocol: PoolProtocol, client: SocketAddr, local: SocketAddr) -> 
     }
 }
 
-async fn relay(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin, idle: Duration) {
+pub(super) async fn relay(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    idle: Duration,
+) {
     let mut buf = vec![0u8; BUF];
     loop {
         let n = match tokio::time::timeout(idle, from.read(&mut buf)).await {
@@ -69,20 +74,22 @@ pub async fn serve(rt: Arc<ListenerRt>, client: TcpStream, peer: Peer) {
         return;
     };
     let mut upstream = None;
-    for _ in 0..=RETRIES {
+    for attempt in 0..=retry::RETRIES {
         let addr = pool.members[member].addr;
-        match tokio::time::timeout(cfg.timeouts.member_connect, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => {
-                upstream = Some(s);
-                break;
-            }
-            _ => {
-                tracing::debug!(member = %pool.members[member].id, "member connection failed");
-                match pool.choose(peer.client, Some(member)) {
-                    Some(other) => member = other,
-                    None => break,
-                }
-            }
+        if let Ok(Ok(s)) =
+            tokio::time::timeout(cfg.timeouts.member_connect, TcpStream::connect(addr)).await
+        {
+            upstream = Some(s);
+            break;
+        }
+        tracing::debug!(member = %pool.members[member].id, attempt, "member connection failed");
+        match retry::next(attempt, cfg.timeouts.member_connect, || {
+            pool.choose(peer.client, Some(member))
+                .filter(|&m| m != member)
+        }) {
+            Next::Same(pause) => tokio::time::sleep(pause).await,
+            Next::Other(other) => member = other,
+            Next::GiveUp => break,
         }
     }
     let Some(mut upstream) = upstream else {

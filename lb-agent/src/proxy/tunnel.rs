@@ -2,10 +2,15 @@
 //! upgrade (`Connection: upgrade` + `Upgrade: <protocol>`) is forwarded with those two headers
 //! (the only hop-by-hop ones that cross); when the member switches protocols (101), the client
 //! gets the 101 and both connections become one tunnel, bytes copied both ways until either
-//! side closes, as HAProxy does in HTTP mode. The member connection is the tunnel's own (it
-//! never returns to the idle table) and the request counts as in flight on its member while
-//! the tunnel lives (least connections). HTTP/2 clients cannot upgrade (no `Connection`
+//! side closes, as HAProxy does in HTTP mode. Each direction ends after its side's inactivity
+//! timeout (`timeout_client_data` for the client's bytes, `timeout_member_data` for the
+//! member's) and half-closes the other side, as HAProxy's `timeout client`/`timeout server`
+//! apply to a tunnel when `timeout tunnel` is not set (Octavia does not set it). The member
+//! connection is the tunnel's own (it never returns to the idle table) and the request counts
+//! as in flight on its member while the tunnel lives (least connections). HTTP/2 clients cannot upgrade (no `Connection`
 //! header; extended CONNECT is not supported).
+
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
 use hyper::upgrade::OnUpgrade;
@@ -34,7 +39,12 @@ pub fn mark(headers: &mut HeaderMap, upgrade: HeaderValue) {
 }
 
 /// Joins the client's and the member's upgraded connections once both are handed over.
-pub fn spawn(client: OnUpgrade, member: OnUpgrade, held: (InFlight, Lease)) {
+pub fn spawn(
+    client: OnUpgrade,
+    member: OnUpgrade,
+    held: (InFlight, Lease),
+    (client_idle, member_idle): (Duration, Duration),
+) {
     tokio::spawn(async move {
         let (client, member) = match tokio::try_join!(client, member) {
             Ok(both) => both,
@@ -46,10 +56,12 @@ pub fn spawn(client: OnUpgrade, member: OnUpgrade, held: (InFlight, Lease)) {
         // The lease (the member connection's sender) is kept until the member's side was
         // handed over, then released with the in-flight count when the tunnel ends.
         let _held = held;
-        let (mut client, mut member) = (TokioIo::new(client), TokioIo::new(member));
-        if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut member).await {
-            tracing::debug!(%error, "tunnel ended with an error");
-        }
+        let (cr, cw) = tokio::io::split(TokioIo::new(client));
+        let (mr, mw) = tokio::io::split(TokioIo::new(member));
+        tokio::join!(
+            super::stream::relay(cr, mw, client_idle),
+            super::stream::relay(mr, cw, member_idle),
+        );
     });
 }
 
