@@ -224,7 +224,7 @@ async fn run(
     proxy.apply(&state)?;
     let report = dataplane.apply(&state)?;
     tracing::info!(?report, "desired state applied");
-    serve(dataplane, &mut proxy, timers, Some(path)).await?;
+    serve(dataplane, &mut proxy, timers, Some((path, state))).await?;
     proxy.shutdown();
     match pin_dir {
         Some(dir) if detach_on_exit => {
@@ -260,14 +260,16 @@ async fn tick(t: &mut Option<tokio::time::Interval>) {
     }
 }
 
-/// Reports counters and collects idle flows periodically, reloads `state` on SIGHUP, exits on
-/// SIGINT/SIGTERM.
+/// Reports counters and collects idle flows periodically, reloads `state` (its file and the
+/// state applied from it) on SIGHUP, exits on SIGINT/SIGTERM. Each report also mirrors the
+/// kernel listeners' figures into the proxy, for PROMETHEUS listeners.
 async fn serve(
     mut dataplane: Dataplane,
     proxy: &mut lb_agent::proxy::Proxy,
     timers: Timers,
-    state: Option<&PathBuf>,
+    state: Option<(&PathBuf, DesiredState)>,
 ) -> anyhow::Result<()> {
+    let (path, mut current) = state.unzip();
     let mut hup = signal(SignalKind::hangup()).context("watching SIGHUP")?;
     let mut term = signal(SignalKind::terminate()).context("watching SIGTERM")?;
     let mut report_ticker = ticker(timers.report);
@@ -276,17 +278,28 @@ async fn serve(
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,
-            _ = hup.recv() => match state {
+            _ = hup.recv() => match path {
                 Some(path) => match read_state(path) {
                     Ok(s) => match proxy.apply(&s).map_err(anyhow::Error::from).and_then(|()| Ok(dataplane.apply(&s)?)) {
-                        Ok(report) => tracing::info!(?report, "desired state re-applied"),
+                        Ok(report) => {
+                            tracing::info!(?report, "desired state re-applied");
+                            current = Some(s);
+                        }
                         Err(error) => tracing::error!(%error, "applying the new state failed"),
                     },
                     Err(error) => tracing::error!(error = format!("{error:#}"), "new state refused; keeping the running one"),
                 },
                 None => tracing::info!("SIGHUP ignored: no state file"),
             },
-            _ = tick(&mut report_ticker) => report(&dataplane.counters()?),
+            _ = tick(&mut report_ticker) => {
+                report(&dataplane.counters()?);
+                if let Some(s) = &current {
+                    // Built for its side effect: the kernel's listener figures reach the proxy.
+                    let _ = lb_agent::agent::report::build(
+                        "run", 0, Some(s), &std::collections::HashSet::new(), &dataplane, proxy,
+                    )?;
+                }
+            }
             _ = tick(&mut gc_ticker) => match dataplane.collect_flows(lb_agent::dataplane::gc::monotonic_ns()) {
                 Ok(gc) => tracing::debug!(?gc, "flow table collected"),
                 Err(error) => tracing::warn!(%error, "flow-table collection failed"),

@@ -13,8 +13,8 @@ use std::{
 };
 
 use lb_testkit::{
-    LbTopology, require_root,
-    topology::{VIP_V4, member_v4},
+    LbTopology, require_root, servers,
+    topology::{SNAT_V4, VIP_V4, member_v4},
 };
 use proxy_support::*;
 use serde_json::{Value, json};
@@ -351,4 +351,65 @@ fn slow_oversized_and_garbage_requests_are_answered_or_closed_and_others_still_s
     assert_eq!(r, "504");
     // And others are still served.
     assert!(get(&topo, "/", &[]).starts_with("you hit: webserver1"));
+}
+
+#[test]
+fn a_prometheus_listener_reports_proxied_and_kernel_listeners_of_its_load_balancer() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let _web = echo_servers(&topo, 80);
+    let tcp_addr: SocketAddr = format!("{}:7000", member_v4(0)).parse().expect("addr");
+    let _tcp = servers::tcp(&topo.members[0], tcp_addr, "hello");
+    let state = json!({
+        "version": 1, "generation": 1,
+        "snat": {"ipv4": SNAT_V4},
+        "loadbalancers": [{"id": "lb", "vip_address": VIP_V4,
+            "listeners": [
+                {"id": "web", "protocol": "HTTP", "protocol_port": 80, "default_pool_id": "ph"},
+                {"id": "tcp", "protocol": "TCP", "protocol_port": 7000, "default_pool_id": "pt"},
+                {"id": "metrics", "protocol": "PROMETHEUS", "protocol_port": 9100}],
+            "pools": [
+                {"id": "ph", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+                    "members": [member(0, 80)]},
+                {"id": "pt", "protocol": "TCP", "lb_algorithm": "ROUND_ROBIN",
+                    "members": [{"id": "m1-tcp", "address": member_v4(0), "protocol_port": 7000}]}]}]
+    });
+    let _agent = Agent::start(&topo, &state);
+    eventually("the proxy answers", || {
+        get(&topo, "/", &[]).starts_with("you hit")
+    });
+    // One connection through the kernel's listener.
+    let vip_tcp: SocketAddr = format!("{VIP_V4}:7000").parse().expect("vip");
+    let line = topo.client.enter(|| {
+        let mut s = TcpStream::connect_timeout(&vip_tcp, Duration::from_secs(2)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(2)))
+            .expect("timeout");
+        let mut buf = [0u8; 6];
+        s.read_exact(&mut buf).expect("the member's line");
+        buf
+    });
+    assert_eq!(&line, b"hello\n");
+    let value = |metrics: &str, name: &str, listener: &str| -> Option<u64> {
+        let prefix = format!("{name}{{listener=\"{listener}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    // The proxied listener live, the kernel's after the next counter report (1 s).
+    let url = format!("http://{VIP_V4}:9100/metrics");
+    eventually("the kernel listener's connection in the metrics", || {
+        let m = curl(&topo, &[&url]);
+        value(&m, "octavia_listener_total_connections", "tcp").is_some_and(|n| n >= 1)
+            && value(&m, "octavia_listener_requests_total", "web").is_some_and(|n| n >= 1)
+    });
+    let m = curl(&topo, &[&url]);
+    assert!(
+        m.contains("# TYPE octavia_listener_bytes_in_total counter"),
+        "{m}"
+    );
+    assert!(
+        value(&m, "octavia_listener_bytes_in_total", "web").is_some_and(|n| n > 0),
+        "{m}"
+    );
 }

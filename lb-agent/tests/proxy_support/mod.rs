@@ -41,8 +41,10 @@ impl Agent {
                 "eth0",
                 "--iface",
                 "eth1",
+                // Counter reports each second: they bring the kernel listeners' figures to
+                // PROMETHEUS listeners.
                 "--interval",
-                "0",
+                "1",
                 "--no-pin",
             ],
         );
