@@ -27,7 +27,7 @@ use std::{
     io::{Read as _, Write as _},
     net::{SocketAddr, TcpStream},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -36,9 +36,12 @@ use std::{
 };
 
 use anyhow::{Context as _, bail, ensure};
-use lb_testkit::{LbTopology, Netns, NsProcess, topology::VIP_V4};
+use lb_testkit::{LbTopology, Netns, topology::VIP_V4};
 
 use crate::{cps, stats::Stat};
+
+mod process;
+use process::{Process, temp_file};
 
 /// How long and how hard.
 pub struct Effort {
@@ -376,85 +379,6 @@ fn wait_ready(
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// A proxy process in the lb namespace with its log and files: stopped with SIGTERM (killed if
-/// it does not exit), files removed, on drop.
-struct Process {
-    what: &'static str,
-    process: NsProcess,
-    log: PathBuf,
-    files: Vec<PathBuf>,
-}
-
-impl Process {
-    fn spawn(
-        what: &'static str,
-        ns: &Netns,
-        program: &Path,
-        args: &[&str],
-        files: Vec<PathBuf>,
-    ) -> anyhow::Result<Self> {
-        let log = temp_file(&format!("{what}.log"));
-        let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns.name()])
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .with_context(|| format!("starting {what} ({})", program.display()))?;
-        let mut files = files;
-        files.push(log.clone());
-        Ok(Self {
-            what,
-            process: NsProcess::from_child(child),
-            log,
-            files,
-        })
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.process.child().try_wait().ok().flatten()
-    }
-
-    /// The end of its log, for error messages.
-    fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-        format!("{} log ({}):\n{tail}", self.what, self.log.display())
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if self.exited().is_none() {
-            let pid = self.process.child().id();
-            // SIGTERM first: the agent takes its data plane down on the way out.
-            // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
-            if let Ok(pid) = libc::pid_t::try_from(pid)
-                && unsafe { libc::kill(pid, libc::SIGTERM) } == 0
-            {
-                let deadline = Instant::now() + Duration::from_secs(5);
-                while self.exited().is_none() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
-        // NsProcess's drop kills (if still running) and reaps it.
-        for f in &self.files {
-            if let Err(e) = std::fs::remove_file(f) {
-                eprintln!("[bench] removing {}: {e}", f.display());
-            }
-        }
-    }
-}
-
-fn temp_file(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("lb-bench-{}-{name}", std::process::id()))
 }
 
 /// HAProxy's configuration: what Octavia's amphora driver writes for an HTTP listener on the
