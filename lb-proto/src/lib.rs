@@ -9,6 +9,7 @@
 mod applied;
 pub mod expected;
 pub mod heartbeat;
+pub mod listener_tls;
 mod model;
 pub mod tls;
 mod validate;

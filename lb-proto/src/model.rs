@@ -84,6 +84,9 @@ pub enum ListenerProtocol {
     Tcp,
     Udp,
     Http,
+    /// HTTP over TLS terminated by the proxy (`tls` carries the certificates).
+    #[serde(rename = "TERMINATED_HTTPS")]
+    TerminatedHttps,
     Prometheus,
 }
 
@@ -92,6 +95,12 @@ impl ListenerProtocol {
     #[must_use]
     pub fn is_udp(self) -> bool {
         self == Self::Udp
+    }
+
+    /// Whether the listener speaks HTTP to its clients (plain or over TLS).
+    #[must_use]
+    pub fn is_http(self) -> bool {
+        matches!(self, Self::Http | Self::TerminatedHttps)
     }
 }
 
@@ -154,6 +163,9 @@ pub struct Listener {
     /// L7 policies (HTTP listeners only), evaluated in `position` order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub l7policies: Vec<L7Policy>,
+    /// TLS of a TERMINATED_HTTPS listener (required there, refused elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::listener_tls::ListenerTls>,
 }
 
 /// What an L7 policy does with a request its rules match.
@@ -405,7 +417,9 @@ impl LoadBalancer {
     #[must_use]
     pub fn proxied(&self, listener: &Listener) -> bool {
         match listener.protocol {
-            ListenerProtocol::Http | ListenerProtocol::Prometheus => true,
+            ListenerProtocol::Http
+            | ListenerProtocol::TerminatedHttps
+            | ListenerProtocol::Prometheus => true,
             ListenerProtocol::Udp => false,
             ListenerProtocol::Tcp => listener
                 .default_pool_id

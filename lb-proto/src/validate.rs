@@ -18,6 +18,8 @@ pub enum ValidationError {
         transport: &'static str,
         port: u16,
     },
+    #[error("listener {listener}: {reason}")]
+    Tls { listener: String, reason: String },
     #[error("l7policy {policy}: {reason}")]
     L7Policy { policy: String, reason: String },
     #[error("listener {listener}: default_pool_id {pool} is not a pool of its load balancer")]
@@ -144,6 +146,7 @@ impl DesiredState {
                         });
                     }
                 }
+                tls(l)?;
                 if let Some(pool) = &l.default_pool_id
                     && !lb.pools.iter().any(|p| &p.id == pool)
                 {
@@ -158,6 +161,22 @@ impl DesiredState {
     }
 }
 
+/// A TERMINATED_HTTPS listener has usable TLS settings; no other listener has any.
+fn tls(l: &crate::Listener) -> Result<(), ValidationError> {
+    let bad = |reason: String| {
+        Err(ValidationError::Tls {
+            listener: l.id.clone(),
+            reason,
+        })
+    };
+    match (&l.tls, l.protocol == ListenerProtocol::TerminatedHttps) {
+        (Some(t), true) => t.check().or_else(|e| bad(e.to_string())),
+        (None, true) => bad("TERMINATED_HTTPS listeners need tls (their certificates)".into()),
+        (Some(_), false) => bad(format!("{:?} listeners take no tls", l.protocol)),
+        (None, false) => Ok(()),
+    }
+}
+
 fn l7policy(
     lb: &crate::LoadBalancer,
     l: &crate::Listener,
@@ -169,7 +188,7 @@ fn l7policy(
             reason,
         })
     };
-    if l.protocol != ListenerProtocol::Http {
+    if !l.protocol.is_http() {
         return bad(format!("{:?} listeners take no L7 policies", l.protocol));
     }
     match p.action {
@@ -258,6 +277,7 @@ mod tests {
                     default_pool_id: Some("p".into()),
                     insert_headers: Default::default(),
                     l7policies: vec![],
+                    tls: None,
                 }],
                 pools: vec![Pool {
                     id: "p".into(),
@@ -390,6 +410,10 @@ mod tests {
             (
                 |s| s.loadbalancers[0].listeners[0].l7policies = vec![policy(L7Action::Reject)],
                 "take no L7 policies",
+            ),
+            (
+                |s| s.loadbalancers[0].listeners[0].protocol = ListenerProtocol::TerminatedHttps,
+                "need tls",
             ),
             (
                 |s| {

@@ -84,6 +84,8 @@ pub struct ListenerCfg {
     pub loadbalancer_id: Arc<str>,
     /// Counters of the load balancer's proxied listeners (what PROMETHEUS listeners report).
     pub siblings: Vec<(String, Arc<ListenerCounters>)>,
+    /// TERMINATED_HTTPS listeners: the TLS side of their connections.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ListenerCfg {
@@ -231,11 +233,23 @@ impl Registry {
         pools: &HashMap<String, Arc<PoolRt>>,
     ) -> ListenerCfg {
         let enabled = |id: &str| lb.pool(id).is_some_and(|p| p.admin_state_up);
+        // Validated with the state; a failure here leaves the listener down, never half up.
+        let tls = l
+            .tls
+            .as_ref()
+            .and_then(|t| match super::tls::server_config(t) {
+                Ok(c) => Some(c),
+                Err(error) => {
+                    tracing::error!(listener = %l.id, %error, "TLS configuration refused");
+                    None
+                }
+            });
+        let tls_ok = l.protocol != lb_proto::ListenerProtocol::TerminatedHttps || tls.is_some();
         ListenerCfg {
             id: l.id.as_str().into(),
             protocol: l.protocol,
             bind: SocketAddr::new(lb.vip_address, l.protocol_port),
-            up: lb.admin_state_up && l.admin_state_up,
+            up: lb.admin_state_up && l.admin_state_up && tls_ok,
             connection_limit: u32::try_from(l.connection_limit).ok(),
             allowed: l
                 .allowed_cidrs
@@ -260,6 +274,7 @@ impl Registry {
             counters: self.counters.entry(l.id.clone()).or_default().clone(),
             loadbalancer_id: lb.id.as_str().into(),
             siblings: Vec::new(),
+            tls,
         }
     }
 }

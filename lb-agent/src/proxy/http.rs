@@ -108,7 +108,7 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     h.remove(header::TRANSFER_ENCODING);
 }
 
-fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer) {
+fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer, https: bool) {
     let client = || HeaderValue::from_str(&peer.client.ip().to_string()).ok();
     if want.forwarded_for
         && let Some(v) = client()
@@ -125,7 +125,7 @@ fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer) {
     if want.forwarded_proto {
         h.insert(
             HeaderName::from_static("x-forwarded-proto"),
-            HeaderValue::from_static("http"),
+            HeaderValue::from_static(if https { "https" } else { "http" }),
         );
     }
     for (on, name) in [
@@ -150,7 +150,8 @@ fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
     }
     strip_hop_by_hop(&mut parts.headers);
     persist::strip_request_cookie(pool, &mut parts.headers);
-    insert_headers(&mut parts.headers, cfg.headers, peer);
+    let https = cfg.protocol == lb_proto::ListenerProtocol::TerminatedHttps;
+    insert_headers(&mut parts.headers, cfg.headers, peer, https);
     parts.version = Version::HTTP_11;
     // Absolute-form (HTTP/1.1 to a proxy) and HTTP/2 URIs carry scheme and authority; the
     // member gets the path and query only.

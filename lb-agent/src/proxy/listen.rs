@@ -172,7 +172,11 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
         tokio::spawn(async move {
             let _active = active;
             match cfg.protocol {
-                ListenerProtocol::Http => serve_http(conn_rt, stream, peer).await,
+                ListenerProtocol::Http => {
+                    let io = Counted::new(stream, cfg.counters.clone());
+                    serve_http(conn_rt, io, peer).await;
+                }
+                ListenerProtocol::TerminatedHttps => serve_https(conn_rt, &cfg, stream, peer).await,
                 ListenerProtocol::Prometheus => prometheus::serve(conn_rt, stream).await,
                 ListenerProtocol::Tcp | ListenerProtocol::Udp => {
                     stream::serve(conn_rt, stream, peer).await;
@@ -182,11 +186,36 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
     }
 }
 
-/// The HTTP server side of one client connection (HTTP/1.1, or HTTP/2 with prior knowledge).
-async fn serve_http(rt: Arc<ListenerRt>, stream: TcpStream, peer: Peer) {
+/// A TERMINATED_HTTPS client connection: the TLS handshake (within `timeout_client_data`),
+/// then HTTP over it (HTTP/2 when the client chose `h2` by ALPN or sends its preface).
+async fn serve_https(rt: Arc<ListenerRt>, cfg: &ListenerCfg, stream: TcpStream, peer: Peer) {
+    let Some(tls) = cfg.tls.clone() else {
+        return;
+    };
+    let io = Counted::new(stream, cfg.counters.clone());
+    let accept = tokio_rustls::TlsAcceptor::from(tls).accept(io);
+    match tokio::time::timeout(cfg.timeouts.client_data, accept).await {
+        Ok(Ok(tls)) => serve_http(rt, tls, peer).await,
+        Ok(Err(error)) => {
+            cfg.counters.error();
+            tracing::debug!(client = %peer.client, %error, "TLS handshake failed");
+        }
+        Err(_) => {
+            cfg.counters.error();
+            tracing::debug!(client = %peer.client, "TLS handshake timed out");
+        }
+    }
+}
+
+/// The HTTP server side of one client connection (HTTP/1.1, or HTTP/2 with prior knowledge
+/// or by ALPN), over the plain socket or TLS.
+async fn serve_http<S>(rt: Arc<ListenerRt>, stream: S, peer: Peer)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let cfg = rt.cfg.load_full();
     let counters = cfg.counters.clone();
-    let io = TokioIo::new(Counted::new(stream, counters.clone()));
+    let io = TokioIo::new(stream);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()

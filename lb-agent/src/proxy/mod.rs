@@ -19,6 +19,7 @@ pub mod rules;
 pub mod select;
 pub mod stick;
 pub mod stream;
+pub mod tls;
 pub mod tunnel;
 pub mod upstream;
 pub mod workers;

@@ -254,6 +254,9 @@ fn listener(
             .default_pool_id
             .clone()
             .filter(|id| pools.iter().any(|p| &p.id == id)),
+        // TERMINATED_HTTPS listeners are not rendered yet (no secret store to resolve their
+        // certificates from).
+        tls: None,
     }
 }
 

@@ -1,0 +1,193 @@
+//! TERMINATED_HTTPS listeners' TLS settings as the controller pushes them: the certificates
+//! themselves (PEM, resolved from their container references by the controller), never the
+//! references. Checked when the state is validated: every certificate parses, every private
+//! key matches its certificate, versions and ALPN protocols are known, so the agent never
+//! takes a listener it cannot serve.
+
+use rustls::{
+    crypto::ring::sign::any_supported_type,
+    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    sign::CertifiedKey,
+};
+use serde::{Deserialize, Serialize};
+
+/// One certificate with its key: PEM, leaf first then intermediates in `certificate`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCertificate {
+    /// The certificate chain, PEM: the leaf, then its intermediates.
+    pub certificate: String,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1), unencrypted.
+    pub private_key: String,
+}
+
+impl std::fmt::Debug for TlsCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("TlsCertificate").finish_non_exhaustive()
+    }
+}
+
+/// A TERMINATED_HTTPS listener's TLS side.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerTls {
+    /// `default_tls_container_ref`: served when the client names no SNI certificate.
+    pub default_certificate: TlsCertificate,
+    /// `sni_container_refs`: chosen by the name the client asks for (their DNS names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sni_certificates: Vec<TlsCertificate>,
+    /// `tls_versions` (`TLSv1.2`, `TLSv1.3`); empty = both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_versions: Vec<String>,
+    /// `alpn_protocols` (`h2`, `http/1.1`), in preference order; empty = both, h2 first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alpn_protocols: Vec<String>,
+}
+
+/// TLS versions a listener may offer.
+pub const TLS_VERSIONS: [&str; 2] = ["TLSv1.2", "TLSv1.3"];
+/// ALPN protocols a listener may offer.
+pub const ALPN_PROTOCOLS: [&str; 2] = ["h2", "http/1.1"];
+
+/// Why a listener's TLS settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the certificate is not PEM: {0}")]
+    CertificatePem(String),
+    #[error("no certificate in the PEM")]
+    NoCertificate,
+    #[error("the private key is not PEM: {0}")]
+    KeyPem(String),
+    #[error("unsupported private key: {0}")]
+    Key(String),
+    #[error("the private key does not match the certificate")]
+    Mismatch,
+    #[error("tls_versions entry {0:?} is not one of TLSv1.2, TLSv1.3")]
+    Version(String),
+    #[error("alpn_protocols entry {0:?} is not one of h2, http/1.1")]
+    Alpn(String),
+}
+
+impl TlsCertificate {
+    /// The chain and key, checked to belong together, ready for rustls.
+    pub fn certified_key(&self) -> Result<CertifiedKey, CertificateError> {
+        let chain = CertificateDer::pem_slice_iter(self.certificate.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CertificateError::CertificatePem(e.to_string()))?;
+        if chain.is_empty() {
+            return Err(CertificateError::NoCertificate);
+        }
+        let key = PrivateKeyDer::from_pem_slice(self.private_key.as_bytes())
+            .map_err(|e| CertificateError::KeyPem(e.to_string()))?;
+        let signing = any_supported_type(&key).map_err(|e| CertificateError::Key(e.to_string()))?;
+        let certified = CertifiedKey::new(chain, signing);
+        match certified.keys_match() {
+            Ok(()) => Ok(certified),
+            // A key type rustls cannot compare is taken as it is.
+            Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+                Ok(certified)
+            }
+            Err(_) => Err(CertificateError::Mismatch),
+        }
+    }
+}
+
+impl ListenerTls {
+    /// Checks everything the agent will need.
+    pub fn check(&self) -> Result<(), CertificateError> {
+        self.default_certificate.certified_key()?;
+        for c in &self.sni_certificates {
+            c.certified_key()?;
+        }
+        if let Some(v) = self
+            .tls_versions
+            .iter()
+            .find(|v| !TLS_VERSIONS.contains(&v.as_str()))
+        {
+            return Err(CertificateError::Version(v.clone()));
+        }
+        if let Some(a) = self
+            .alpn_protocols
+            .iter()
+            .find(|a| !ALPN_PROTOCOLS.contains(&a.as_str()))
+        {
+            return Err(CertificateError::Alpn(a.clone()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(name: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn tls(certificate: String, private_key: String) -> ListenerTls {
+        ListenerTls {
+            default_certificate: TlsCertificate {
+                certificate,
+                private_key,
+            },
+            sni_certificates: Vec::new(),
+            tls_versions: Vec::new(),
+            alpn_protocols: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_matching_certificate_and_key_pass_and_every_fault_is_named() {
+        let (c, k) = cert("www.example.com");
+        let (other_c, other_k) = cert("other.example.com");
+        assert!(tls(c.clone(), k.clone()).check().is_ok());
+        let cases: [(ListenerTls, &str); 6] = [
+            (tls(c.clone(), other_k), "does not match"),
+            (tls(String::new(), k.clone()), "no certificate"),
+            (tls(other_c, "not a key".into()), "private key is not PEM"),
+            (
+                ListenerTls {
+                    tls_versions: vec!["TLSv1.1".into()],
+                    ..tls(c.clone(), k.clone())
+                },
+                "TLSv1.1",
+            ),
+            (
+                ListenerTls {
+                    alpn_protocols: vec!["spdy/3".into()],
+                    ..tls(c.clone(), k.clone())
+                },
+                "spdy/3",
+            ),
+            (
+                ListenerTls {
+                    sni_certificates: vec![TlsCertificate {
+                        certificate:
+                            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into(),
+                        private_key: k.clone(),
+                    }],
+                    ..tls(c.clone(), k.clone())
+                },
+                "certificate",
+            ),
+        ];
+        for (t, want) in cases {
+            let e = t.check().expect_err(want).to_string();
+            assert!(e.contains(want), "{e:?} does not say {want:?}");
+        }
+    }
+
+    #[test]
+    fn the_private_key_never_shows_in_debug_output() {
+        let (c, k) = cert("www.example.com");
+        let shown = format!("{:?}", tls(c, k.clone()));
+        assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+    }
+}
