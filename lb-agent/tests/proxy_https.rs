@@ -1,8 +1,9 @@
 //! TERMINATED_HTTPS listeners end to end: the proxy terminates TLS on the VIP with the
 //! certificates of the pushed state (a default one and SNI ones, chosen by the name the
 //! client asks for), serves HTTP/1.1 and HTTP/2 (ALPN) over it, tells the member
-//! `X-Forwarded-Proto: https`, and honours `tls_versions` (`lb-agent run --state` in the lb
-//! namespace, echo members, curl with the test CA as client).
+//! `X-Forwarded-Proto: https`, and honours `tls_versions`; client authentication against a
+//! client CA and its CRL, with the `X-SSL-*` headers (`lb-agent run --state` in the lb
+//! namespace, echo members, curl with the test CA and client certificates as client).
 
 mod proxy_support;
 
@@ -20,14 +21,58 @@ struct Ca {
 
 impl Ca {
     fn new() -> Self {
+        Self::named("test CA")
+    }
+
+    fn named(name: &str) -> Self {
         let key = KeyPair::generate().expect("CA key");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "test CA");
+        params.distinguished_name.push(DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
         let pem = params.clone().self_signed(&key).expect("CA").pem();
         Self { params, key, pem }
+    }
+
+    /// A client certificate for `cn` with `serial`: (certificate PEM, key PEM).
+    fn client(&self, cn: &str, serial: u64) -> (String, String) {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name.push(DnType::CommonName, cn);
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        let cert = params
+            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
+            .expect("sign");
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// A CRL revoking `serials`.
+    fn crl(&self, serials: &[u64]) -> String {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2025, 1, 1),
+            next_update: rcgen::date_time_ymd(2045, 1, 1),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs: serials
+                .iter()
+                .map(|&s| rcgen::RevokedCertParams {
+                    serial_number: rcgen::SerialNumber::from(s),
+                    revocation_time: rcgen::date_time_ymd(2025, 6, 1),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        params
+            .signed_by(&Issuer::from_params(&self.params, &self.key))
+            .expect("CRL")
+            .pem()
+            .expect("CRL PEM")
     }
 
     /// `{"certificate", "private_key"}` for `names` (DNS subject alternative names).
@@ -110,4 +155,99 @@ fn terminated_https_serves_the_sni_certificate_http2_and_tells_the_member() {
     );
     assert_eq!(code, "000", "a TLS 1.2 client got through");
     std::fs::remove_file(&ca_file).expect("remove CA file");
+}
+
+/// Files for curl, removed on drop.
+struct Files(Vec<std::path::PathBuf>);
+
+impl Files {
+    fn write(&mut self, name: &str, text: &str) -> String {
+        let path = std::env::temp_dir().join(format!("lbt-{}-{name}", std::process::id()));
+        std::fs::write(&path, text).expect("write");
+        self.0.push(path.clone());
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+#[test]
+fn client_certificates_are_required_checked_against_ca_and_crl_and_named_to_the_member() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let _web = echo_servers(&topo, 80);
+    let (server_ca, client_ca, stranger_ca) =
+        (Ca::new(), Ca::named("client CA"), Ca::named("other CA"));
+    let mut files = Files(Vec::new());
+    let ca_arg = files.write("auth-ca.pem", &server_ca.pem);
+    let mut client = |name: &str, (cert, key): (String, String)| -> (String, String) {
+        (
+            files.write(&format!("{name}.pem"), &cert),
+            files.write(&format!("{name}-key.pem"), &key),
+        )
+    };
+    let alice = client("alice", client_ca.client("alice", 1001));
+    let revoked = client("mallory", client_ca.client("mallory", 1002));
+    let stranger = client("stranger", stranger_ca.client("stranger", 1001));
+    let listener = |mode: &str| {
+        json!({"id": "tls", "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+            "default_pool_id": "p",
+            "insert_headers": {"X-SSL-Client-Verify": "true", "X-SSL-Client-Has-Cert": "true",
+                "X-SSL-Client-CN": "true", "X-SSL-Client-DN": "true", "X-SSL-Issuer": "true"},
+            "tls": {
+                "default_certificate": server_ca.leaf(&["www.example.com"]),
+                "client_authentication": mode,
+                "client_ca": client_ca.pem,
+                "client_crl": client_ca.crl(&[1002])}})
+    };
+    let pools = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 80)]}]);
+    let mut agent = Agent::start(&topo, &state(listener("MANDATORY"), pools.clone()));
+    let https = |cert: Option<&(String, String)>| -> String {
+        let resolve = format!("www.example.com:443:{VIP_V4}");
+        let mut args = vec!["--cacert", ca_arg.as_str(), "--resolve", resolve.as_str()];
+        if let Some((c, k)) = cert {
+            args.extend_from_slice(&["--cert", c.as_str(), "--key", k.as_str()]);
+        }
+        args.push("https://www.example.com/");
+        curl(&topo, &args)
+    };
+    eventually("a client with a good certificate is served", || {
+        https(Some(&alice)).starts_with("you hit")
+    });
+    let answer = https(Some(&alice));
+    for header in [
+        "x-ssl-client-verify: 0",
+        "x-ssl-client-has-cert: 1",
+        "x-ssl-client-cn: \"alice\"",
+        "x-ssl-client-dn: \"/CN=alice\"",
+        "x-ssl-issuer: \"/CN=client CA\"",
+    ] {
+        assert!(answer.contains(header), "{header} missing from {answer}");
+    }
+    assert_eq!(https(None), "", "MANDATORY: no certificate, no request");
+    assert_eq!(https(Some(&stranger)), "", "a certificate of another CA");
+    assert_eq!(https(Some(&revoked)), "", "a certificate the CRL revokes");
+    // OPTIONAL: no certificate is fine (and said so), a bad one is still refused.
+    agent.reload(&state(listener("OPTIONAL"), pools));
+    eventually("OPTIONAL takes clients without a certificate", || {
+        https(None).starts_with("you hit")
+    });
+    let anonymous = https(None);
+    assert!(
+        anonymous.contains("x-ssl-client-has-cert: 0"),
+        "{anonymous}"
+    );
+    assert!(!anonymous.contains("x-ssl-client-cn"), "{anonymous}");
+    assert_eq!(
+        https(Some(&revoked)),
+        "",
+        "OPTIONAL still checks a certificate that comes"
+    );
 }

@@ -6,7 +6,7 @@
 
 use rustls::{
     crypto::ring::sign::any_supported_type,
-    pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject},
+    pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, pem::PemObject},
     sign::CertifiedKey,
 };
 use serde::{Deserialize, Serialize};
@@ -43,6 +43,29 @@ pub struct ListenerTls {
     /// `alpn_protocols` (`h2`, `http/1.1`), in preference order; empty = both, h2 first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn_protocols: Vec<String>,
+    /// `client_authentication`: whether clients must present a certificate.
+    #[serde(default)]
+    pub client_authentication: ClientAuthentication,
+    /// `client_ca_tls_container_ref`: the CA certificates client certificates must chain
+    /// to, PEM; required unless `client_authentication` is `NONE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<String>,
+    /// `client_crl_container_ref`: revoked client certificates, PEM CRLs of those CAs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_crl: Option<String>,
+}
+
+/// Octavia's `client_authentication` (HAProxy's `verify none|optional|required`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ClientAuthentication {
+    /// No certificate is asked for.
+    #[default]
+    None,
+    /// A certificate is asked for; one that is presented must verify.
+    Optional,
+    /// A certificate that verifies is required.
+    Mandatory,
 }
 
 /// TLS versions a listener may offer.
@@ -67,6 +90,34 @@ pub enum CertificateError {
     Version(String),
     #[error("alpn_protocols entry {0:?} is not one of h2, http/1.1")]
     Alpn(String),
+    #[error("client_authentication {0:?} needs a client CA")]
+    NoClientCa(ClientAuthentication),
+    #[error("the client CA is not PEM certificates: {0}")]
+    ClientCa(String),
+    #[error("the client CRL is not PEM CRLs: {0}")]
+    ClientCrl(String),
+}
+
+/// Every certificate of a PEM bundle (at least one).
+pub fn pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificate".into());
+    }
+    Ok(certs)
+}
+
+/// Every CRL of a PEM bundle (at least one).
+pub fn pem_crls(pem: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+    let crls = CertificateRevocationListDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if crls.is_empty() {
+        return Err("no CRL".into());
+    }
+    Ok(crls)
 }
 
 impl TlsCertificate {
@@ -114,6 +165,16 @@ impl ListenerTls {
         {
             return Err(CertificateError::Alpn(a.clone()));
         }
+        match (&self.client_ca, self.client_authentication) {
+            (None, ClientAuthentication::None) => {}
+            (None, mode) => return Err(CertificateError::NoClientCa(mode)),
+            (Some(ca), _) => {
+                pem_certificates(ca).map_err(CertificateError::ClientCa)?;
+            }
+        }
+        if let Some(crl) = &self.client_crl {
+            pem_crls(crl).map_err(CertificateError::ClientCrl)?;
+        }
         Ok(())
     }
 }
@@ -140,6 +201,9 @@ mod tests {
             sni_certificates: Vec::new(),
             tls_versions: Vec::new(),
             alpn_protocols: Vec::new(),
+            client_authentication: ClientAuthentication::None,
+            client_ca: None,
+            client_crl: None,
         }
     }
 
@@ -148,7 +212,22 @@ mod tests {
         let (c, k) = cert("www.example.com");
         let (other_c, other_k) = cert("other.example.com");
         assert!(tls(c.clone(), k.clone()).check().is_ok());
-        let cases: [(ListenerTls, &str); 6] = [
+        let cases: [(ListenerTls, &str); 8] = [
+            (
+                ListenerTls {
+                    client_authentication: ClientAuthentication::Mandatory,
+                    ..tls(c.clone(), k.clone())
+                },
+                "needs a client CA",
+            ),
+            (
+                ListenerTls {
+                    client_authentication: ClientAuthentication::Optional,
+                    client_ca: Some(k.clone()),
+                    ..tls(c.clone(), k.clone())
+                },
+                "client CA",
+            ),
             (tls(c.clone(), other_k), "does not match"),
             (tls(String::new(), k.clone()), "no certificate"),
             (tls(other_c, "not a key".into()), "private key is not PEM"),

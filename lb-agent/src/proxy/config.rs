@@ -29,6 +29,22 @@ pub struct InsertHeaders {
     pub forwarded_ip: bool,
     pub client_ip: bool,
     pub real_ip: bool,
+    /// TERMINATED_HTTPS: `X-SSL-Client-Verify`, `-Has-Cert`, `-DN`, `-CN`, `X-SSL-Issuer`,
+    /// `X-SSL-Client-SHA1`, `-Not-Before`, `-Not-After`.
+    pub ssl: SslHeaders,
+}
+
+/// The `X-SSL-*` headers a TERMINATED_HTTPS listener inserts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SslHeaders {
+    pub client_verify: bool,
+    pub client_has_cert: bool,
+    pub client_dn: bool,
+    pub client_cn: bool,
+    pub issuer: bool,
+    pub client_sha1: bool,
+    pub client_not_before: bool,
+    pub client_not_after: bool,
 }
 
 impl InsertHeaders {
@@ -44,6 +60,16 @@ impl InsertHeaders {
             forwarded_ip: on("X-Forwarded-IP"),
             client_ip: on("X-Client-IP"),
             real_ip: on("X-Real-IP"),
+            ssl: SslHeaders {
+                client_verify: on("X-SSL-Client-Verify"),
+                client_has_cert: on("X-SSL-Client-Has-Cert"),
+                client_dn: on("X-SSL-Client-DN"),
+                client_cn: on("X-SSL-Client-CN"),
+                issuer: on("X-SSL-Issuer"),
+                client_sha1: on("X-SSL-Client-SHA1"),
+                client_not_before: on("X-SSL-Client-Not-Before"),
+                client_not_after: on("X-SSL-Client-Not-After"),
+            },
         }
     }
 }

@@ -19,7 +19,8 @@ use hyper::body::Incoming;
 
 use super::{
     body::{BodyTimeout, Inactivity, ReqBody, RespBody},
-    config::{InsertHeaders, ListenerCfg},
+    client_cert::TlsSession,
+    config::{InsertHeaders, ListenerCfg, SslHeaders},
     persist,
     retry::{self, Next},
     rules::Decision,
@@ -139,8 +140,45 @@ fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer, https: boo
     }
 }
 
+/// The `X-SSL-*` headers of a TERMINATED_HTTPS request, as Octavia's template has HAProxy
+/// set them: verify result and whether a certificate came always, the certificate's fields
+/// (quoted, HAProxy's `%{+Q}`) when there is one.
+fn insert_ssl_headers(h: &mut HeaderMap, want: SslHeaders, tls: &TlsSession) {
+    let mut set = |on: bool, name: &'static str, value: &str| {
+        if on && let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    };
+    // The handshake fails for a certificate that does not verify: 0 is X509_V_OK.
+    set(want.client_verify, "x-ssl-client-verify", "0");
+    let has = if tls.client_cert.is_some() { "1" } else { "0" };
+    set(want.client_has_cert, "x-ssl-client-has-cert", has);
+    if let Some(c) = &tls.client_cert {
+        let q = |v: &str| format!("\"{v}\"");
+        set(want.client_dn, "x-ssl-client-dn", &q(&c.subject_dn));
+        set(want.client_cn, "x-ssl-client-cn", &q(&c.subject_cn));
+        set(want.issuer, "x-ssl-issuer", &q(&c.issuer_dn));
+        set(want.client_sha1, "x-ssl-client-sha1", &q(&c.sha1));
+        set(
+            want.client_not_before,
+            "x-ssl-client-not-before",
+            &q(&c.not_before),
+        );
+        set(
+            want.client_not_after,
+            "x-ssl-client-not-after",
+            &q(&c.not_after),
+        );
+    }
+}
+
 /// The request as the member gets it: origin-form URI, `Host`, the listener's headers.
-fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
+fn prepare(
+    parts: &mut Parts,
+    cfg: &ListenerCfg,
+    pool: &PoolRt,
+    (peer, tls): (Peer, Option<&TlsSession>),
+) {
     // HTTP/2 requests carry the host in `:authority`; HTTP/1.1 members need `Host`.
     if !parts.headers.contains_key(header::HOST)
         && let Some(a) = parts.uri.authority()
@@ -152,6 +190,9 @@ fn prepare(parts: &mut Parts, cfg: &ListenerCfg, pool: &PoolRt, peer: Peer) {
     persist::strip_request_cookie(pool, &mut parts.headers);
     let https = cfg.protocol == lb_proto::ListenerProtocol::TerminatedHttps;
     insert_headers(&mut parts.headers, cfg.headers, peer, https);
+    if let Some(tls) = tls {
+        insert_ssl_headers(&mut parts.headers, cfg.headers.ssl, tls);
+    }
     parts.version = Version::HTTP_11;
     // Absolute-form (HTTP/1.1 to a proxy) and HTTP/2 URIs carry scheme and authority; the
     // member gets the path and query only.
@@ -168,6 +209,7 @@ pub async fn handle(
     cfg: Arc<ListenerCfg>,
     upstreams: Arc<Upstreams>,
     peer: Peer,
+    tls: Option<Arc<TlsSession>>,
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     cfg.counters.request();
@@ -181,14 +223,14 @@ pub async fn handle(
     let Some(pool) = pool else {
         return Ok(own(&cfg, StatusCode::SERVICE_UNAVAILABLE));
     };
-    Ok(forward(&cfg, &upstreams, &pool, peer, parts, body).await)
+    Ok(forward(&cfg, &upstreams, &pool, (peer, tls.as_deref()), parts, body).await)
 }
 
 async fn forward(
     cfg: &ListenerCfg,
     upstreams: &Arc<Upstreams>,
     pool: &PoolRt,
-    peer: Peer,
+    (peer, tls): (Peer, Option<&TlsSession>),
     mut parts: Parts,
     body: Incoming,
 ) -> Response<RespBody> {
@@ -208,7 +250,7 @@ async fn forward(
         let on = parts.extensions.remove::<hyper::upgrade::OnUpgrade>()?;
         Some((protocol, on))
     });
-    prepare(&mut parts, cfg, pool, peer);
+    prepare(&mut parts, cfg, pool, (peer, tls));
     if let Some((protocol, _)) = &upgrade {
         tunnel::mark(&mut parts.headers, protocol.clone());
     }

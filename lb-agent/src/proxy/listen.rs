@@ -25,6 +25,7 @@ use tokio::{
 };
 
 use super::{
+    client_cert::{ClientCert, TlsSession},
     config::ListenerCfg,
     counters::ListenerCounters,
     http::{self, Peer},
@@ -174,7 +175,7 @@ async fn accept_loop(rt: Arc<ListenerRt>, listener: TcpListener) {
             match cfg.protocol {
                 ListenerProtocol::Http => {
                     let io = Counted::new(stream, cfg.counters.clone());
-                    serve_http(conn_rt, io, peer).await;
+                    serve_http(conn_rt, io, peer, None).await;
                 }
                 ListenerProtocol::TerminatedHttps => serve_https(conn_rt, &cfg, stream, peer).await,
                 ListenerProtocol::Prometheus => prometheus::serve(conn_rt, stream).await,
@@ -195,7 +196,16 @@ async fn serve_https(rt: Arc<ListenerRt>, cfg: &ListenerCfg, stream: TcpStream, 
     let io = Counted::new(stream, cfg.counters.clone());
     let accept = tokio_rustls::TlsAcceptor::from(tls).accept(io);
     match tokio::time::timeout(cfg.timeouts.client_data, accept).await {
-        Ok(Ok(tls)) => serve_http(rt, tls, peer).await,
+        Ok(Ok(tls)) => {
+            let client_cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(|leaf| ClientCert::of(leaf.as_ref()));
+            let session = Arc::new(TlsSession { client_cert });
+            serve_http(rt, tls, peer, Some(session)).await;
+        }
         Ok(Err(error)) => {
             cfg.counters.error();
             tracing::debug!(client = %peer.client, %error, "TLS handshake failed");
@@ -209,7 +219,7 @@ async fn serve_https(rt: Arc<ListenerRt>, cfg: &ListenerCfg, stream: TcpStream, 
 
 /// The HTTP server side of one client connection (HTTP/1.1, or HTTP/2 with prior knowledge
 /// or by ALPN), over the plain socket or TLS.
-async fn serve_http<S>(rt: Arc<ListenerRt>, stream: S, peer: Peer)
+async fn serve_http<S>(rt: Arc<ListenerRt>, stream: S, peer: Peer, tls: Option<Arc<TlsSession>>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -235,8 +245,15 @@ where
         .keep_alive_timeout(cfg.timeouts.client_data);
     let upstreams = Upstreams::new(peer.client, peer.local);
     let svc_rt = rt.clone();
-    let svc =
-        service_fn(move |req| http::handle(svc_rt.cfg.load_full(), upstreams.clone(), peer, req));
+    let svc = service_fn(move |req| {
+        http::handle(
+            svc_rt.cfg.load_full(),
+            upstreams.clone(),
+            peer,
+            tls.clone(),
+            req,
+        )
+    });
     // With upgrades: a 101 from a member turns the connection into a tunnel (`tunnel`).
     let conn = builder.serve_connection_with_upgrades(io, svc);
     tokio::pin!(conn);

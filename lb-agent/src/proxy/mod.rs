@@ -7,6 +7,7 @@
 //! ones stop accepting and drain.
 
 pub mod body;
+pub mod client_cert;
 pub mod config;
 pub mod counters;
 pub mod http;

@@ -4,13 +4,17 @@
 //! certificate is chosen by the name the client sends (SNI) among the SNI certificates' DNS
 //! names (their subject alternative names, else their common name; `*.example.com` covers
 //! one label), the default one otherwise, as HAProxy's `crt-list` that Octavia writes.
+//! Client certificates, when `client_authentication` asks for them, must chain to the client
+//! CA and not be revoked by its CRL (end-entity checks, as HAProxy's `ca-file` + `crl-file`).
 
 use std::{collections::HashMap, sync::Arc};
 
-use lb_proto::listener_tls::{CertificateError, ListenerTls};
+use lb_proto::listener_tls::{
+    CertificateError, ClientAuthentication, ListenerTls, pem_certificates, pem_crls,
+};
 use rustls::{
-    ServerConfig,
-    server::{ClientHello, ResolvesServerCert},
+    RootCertStore, ServerConfig,
+    server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier, danger::ClientCertVerifier},
     sign::CertifiedKey,
     version::{TLS12, TLS13},
 };
@@ -22,6 +26,10 @@ pub enum TlsConfigError {
     Certificate(#[from] CertificateError),
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    #[error("client certificate verification: {0}")]
+    Verifier(#[from] rustls::server::VerifierBuilderError),
+    #[error("client CA or CRL: {0}")]
+    ClientCa(String),
 }
 
 /// Certificates by the names they serve.
@@ -118,11 +126,14 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigEr
             .map(|(_, v)| v)
             .collect()
     };
-    let mut config =
-        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_protocol_versions(&versions)?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(by_sni));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder =
+        ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions)?;
+    let builder = match client_verifier(tls, provider)? {
+        Some(v) => builder.with_client_cert_verifier(v),
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(by_sni));
     config.alpn_protocols = if tls.alpn_protocols.is_empty() {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     } else {
@@ -132,4 +143,32 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigEr
             .collect()
     };
     Ok(Arc::new(config))
+}
+
+/// The verifier of client certificates, or `None` when the listener asks for none.
+fn client_verifier(
+    tls: &ListenerTls,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+) -> Result<Option<Arc<dyn ClientCertVerifier>>, TlsConfigError> {
+    let ca = match (tls.client_authentication, &tls.client_ca) {
+        (ClientAuthentication::None, _) => return Ok(None),
+        (mode, None) => return Err(CertificateError::NoClientCa(mode).into()),
+        (_, Some(ca)) => ca,
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in pem_certificates(ca).map_err(TlsConfigError::ClientCa)? {
+        roots.add(cert)?;
+    }
+    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+    if let Some(crl) = &tls.client_crl {
+        builder = builder
+            .with_crls(pem_crls(crl).map_err(TlsConfigError::ClientCa)?)
+            .only_check_end_entity_revocation()
+            // A certificate of a CA the CRLs do not cover is not "revoked".
+            .allow_unknown_revocation_status();
+    }
+    if tls.client_authentication == ClientAuthentication::Optional {
+        builder = builder.allow_unauthenticated();
+    }
+    Ok(Some(builder.build()?))
 }
