@@ -194,10 +194,15 @@ fn client_certificates_are_required_checked_against_ca_and_crl_and_named_to_the_
     };
     let alice = client("alice", client_ca.client("alice", 1001));
     let revoked = client("mallory", client_ca.client("mallory", 1002));
+    let bob = client("bob", client_ca.client("bob", 1003));
     let stranger = client("stranger", stranger_ca.client("stranger", 1001));
     let listener = |mode: &str| {
         json!({"id": "tls", "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
             "default_pool_id": "p",
+            // SSL_DN_FIELD: bob's certificate verifies, but a policy turns him away.
+            "l7policies": [{"id": "no-bob", "position": 1, "action": "REJECT",
+                "rules": [{"id": "cn", "type": "SSL_DN_FIELD", "compare_type": "EQUAL_TO",
+                    "key": "CN", "value": "bob"}]}],
             "insert_headers": {"X-SSL-Client-Verify": "true", "X-SSL-Client-Has-Cert": "true",
                 "X-SSL-Client-CN": "true", "X-SSL-Client-DN": "true", "X-SSL-Issuer": "true"},
             "tls": {
@@ -231,6 +236,26 @@ fn client_certificates_are_required_checked_against_ca_and_crl_and_named_to_the_
     ] {
         assert!(answer.contains(header), "{header} missing from {answer}");
     }
+    let code = |cert: &(String, String)| {
+        let resolve = format!("www.example.com:443:{VIP_V4}");
+        let args = [
+            "--cacert",
+            ca_arg.as_str(),
+            "--resolve",
+            resolve.as_str(),
+            "--cert",
+            cert.0.as_str(),
+            "--key",
+            cert.1.as_str(),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "https://www.example.com/",
+        ];
+        curl(&topo, &args)
+    };
+    assert_eq!(code(&bob), "403", "an SSL_DN_FIELD rule rejects bob");
     assert_eq!(https(None), "", "MANDATORY: no certificate, no request");
     assert_eq!(https(Some(&stranger)), "", "a certificate of another CA");
     assert_eq!(https(Some(&revoked)), "", "a certificate the CRL revokes");

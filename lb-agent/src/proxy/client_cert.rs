@@ -15,9 +15,26 @@ pub struct TlsSession {
     pub client_cert: Option<ClientCert>,
 }
 
+impl TlsSession {
+    /// The session as the `SSL_*` L7 rules see it: a certificate verified (0) if one came.
+    #[must_use]
+    pub fn for_rules(&self) -> super::rules::ClientTls<'_> {
+        super::rules::ClientTls {
+            has_cert: self.client_cert.is_some(),
+            verify_result: Some(0),
+            subject_dn: self
+                .client_cert
+                .as_ref()
+                .map_or(&[], |c| c.subject_entries.as_slice()),
+        }
+    }
+}
+
 /// The client certificate of one connection, as header values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCert {
+    /// The subject's `(short name, value)` entries in certificate order (`SSL_DN_FIELD`).
+    pub subject_entries: Vec<(String, String)>,
     pub subject_dn: String,
     pub subject_cn: String,
     pub issuer_dn: String,
@@ -47,20 +64,20 @@ fn short_name(oid: &str) -> Option<&'static str> {
     })
 }
 
-/// OpenSSL's one-line form of a name: `/SN=value` for each attribute, in the certificate's
-/// order.
-fn oneline(name: &X509Name<'_>) -> String {
-    let mut out = String::new();
-    for attr in name.iter_attributes() {
-        let oid = attr.attr_type().to_id_string();
-        let key = short_name(&oid).map_or(oid.clone(), str::to_owned);
-        let value = attr.as_str().unwrap_or_default();
-        out.push('/');
-        out.push_str(&key);
-        out.push('=');
-        out.push_str(value);
-    }
-    out
+/// A name's `(short name, value)` entries in the certificate's order.
+fn entries(name: &X509Name<'_>) -> Vec<(String, String)> {
+    name.iter_attributes()
+        .map(|attr| {
+            let oid = attr.attr_type().to_id_string();
+            let key = short_name(&oid).map_or(oid.clone(), str::to_owned);
+            (key, attr.as_str().unwrap_or_default().to_owned())
+        })
+        .collect()
+}
+
+/// OpenSSL's one-line form of a name: `/SN=value` for each attribute, in order.
+fn oneline(entries: &[(String, String)]) -> String {
+    entries.iter().map(|(k, v)| format!("/{k}={v}")).collect()
 }
 
 /// `YYMMDDhhmmssZ`, as OpenSSL prints an ASN.1 UTCTime.
@@ -87,8 +104,10 @@ impl ClientCert {
             .iter()
             .map(|b| format!("{b:02X}"))
             .collect();
+        let subject_entries = entries(cert.subject());
         Some(Self {
-            subject_dn: oneline(cert.subject()),
+            subject_dn: oneline(&subject_entries),
+            subject_entries,
             subject_cn: cert
                 .subject()
                 .iter_common_name()
@@ -96,7 +115,7 @@ impl ClientCert {
                 .and_then(|cn| cn.as_str().ok())
                 .unwrap_or_default()
                 .to_owned(),
-            issuer_dn: oneline(cert.issuer()),
+            issuer_dn: oneline(&entries(cert.issuer())),
             sha1,
             not_before: asn1_time(&cert.validity().not_before),
             not_after: asn1_time(&cert.validity().not_after),

@@ -214,7 +214,11 @@ pub async fn handle(
 ) -> Result<Response<RespBody>, Infallible> {
     cfg.counters.request();
     let (parts, body) = req.into_parts();
-    let pool = match cfg.policies.decide(&parts) {
+    let decision = match &tls {
+        Some(t) => cfg.policies.decide_with(&parts, &t.for_rules()),
+        None => cfg.policies.decide(&parts),
+    };
+    let pool = match decision {
         Decision::Reject => return Ok(own(&cfg, StatusCode::FORBIDDEN)),
         Decision::Redirect { code, location } => return Ok(redirect(code, &location)),
         Decision::Pool(id) => cfg.pools.get(id).cloned(),

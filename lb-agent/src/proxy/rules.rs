@@ -60,9 +60,9 @@ pub enum Decision<'a> {
 }
 
 /// What the connection's TLS layer knows about the client certificate, for the `SSL_*` rule
-/// types. No listener terminates TLS yet, so [`Policies::decide`] uses [`ClientTls::NONE`]:
+/// types. On clear-text connections [`Policies::decide`] uses [`ClientTls::NONE`]:
 /// `SSL_CONN_HAS_CERT` is false, `SSL_VERIFY_RESULT` and `SSL_DN_FIELD` find nothing (so
-/// they match only inverted). TLS listeners will call [`Policies::decide_with`].
+/// they match only inverted). TERMINATED_HTTPS connections call [`Policies::decide_with`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClientTls<'a> {
     /// `ssl_c_used`: the session carries a client certificate.
@@ -71,7 +71,7 @@ pub struct ClientTls<'a> {
     /// one, where HAProxy's fetch fails.
     pub verify_result: Option<i64>,
     /// `ssl_c_s_dn`: the subject DN's entries `(field, value)` in certificate order.
-    pub subject_dn: &'a [(&'a str, &'a str)],
+    pub subject_dn: &'a [(String, String)],
 }
 
 impl ClientTls<'static> {
@@ -90,7 +90,7 @@ impl ClientTls<'_> {
         self.subject_dn
             .iter()
             .find(|(f, _)| f.eq_ignore_ascii_case(field))
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v.as_str())
     }
 }
 

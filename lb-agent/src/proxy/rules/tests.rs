@@ -147,7 +147,10 @@ fn every_rule_type_compare_type_and_invert() {
 
 #[test]
 fn ssl_rules_use_the_client_certificate_when_there_is_one() {
-    let dn = [("CN", "client"), ("O", "acme"), ("CN", "second")];
+    let dn: Vec<(String, String)> = [("CN", "client"), ("O", "acme"), ("CN", "second")]
+        .iter()
+        .map(|&(f, v)| (f.to_owned(), v.to_owned()))
+        .collect();
     let tls = ClientTls {
         has_cert: true,
         verify_result: Some(0),
