@@ -276,3 +276,58 @@ fn client_certificates_are_required_checked_against_ca_and_crl_and_named_to_the_
         "OPTIONAL still checks a certificate that comes"
     );
 }
+
+#[test]
+fn tls_ciphers_restricts_the_tls12_suites() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let _web = echo_servers(&topo, 80);
+    let ca = Ca::new();
+    let mut files = Files(Vec::new());
+    let ca_arg = files.write("ciphers-ca.pem", &ca.pem);
+    // rcgen's keys are ECDSA P-256: the ECDHE-ECDSA suites apply.
+    let listener = json!({"id": "tls", "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+        "default_pool_id": "p",
+        "tls": {"default_certificate": ca.leaf(&["www.example.com"]),
+            "tls_ciphers": "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384"}});
+    let pools = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 80)]}]);
+    let _agent = Agent::start(&topo, &state(listener, pools));
+    let tls12 = |cipher: &str| -> String {
+        let resolve = format!("www.example.com:443:{VIP_V4}");
+        let args = [
+            "--cacert",
+            ca_arg.as_str(),
+            "--resolve",
+            resolve.as_str(),
+            "--tls-max",
+            "1.2",
+            "--ciphers",
+            cipher,
+            "https://www.example.com/",
+        ];
+        curl(&topo, &args)
+    };
+    eventually("a listed TLS 1.2 suite is served", || {
+        tls12("ECDHE-ECDSA-AES256-GCM-SHA384").starts_with("you hit")
+    });
+    assert_eq!(
+        tls12("ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "",
+        "an unlisted suite"
+    );
+    // TLS 1.3 keeps its suites (the list names none).
+    let resolve = format!("www.example.com:443:{VIP_V4}");
+    let tls13 = curl(
+        &topo,
+        &[
+            "--cacert",
+            ca_arg.as_str(),
+            "--resolve",
+            resolve.as_str(),
+            "--tlsv1.3",
+            "https://www.example.com/",
+        ],
+    );
+    assert!(tls13.starts_with("you hit"), "{tls13:?}");
+}

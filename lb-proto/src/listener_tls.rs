@@ -5,7 +5,8 @@
 //! takes a listener it cannot serve.
 
 use rustls::{
-    crypto::ring::sign::any_supported_type,
+    SupportedCipherSuite,
+    crypto::ring::{cipher_suite as suite, sign::any_supported_type},
     pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, pem::PemObject},
     sign::CertifiedKey,
 };
@@ -43,6 +44,10 @@ pub struct ListenerTls {
     /// `alpn_protocols` (`h2`, `http/1.1`), in preference order; empty = both, h2 first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alpn_protocols: Vec<String>,
+    /// `tls_ciphers`: an OpenSSL cipher list (`:`-separated names, see [`cipher_suites`]);
+    /// `None` = every suite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ciphers: Option<String>,
     /// `client_authentication`: whether clients must present a certificate.
     #[serde(default)]
     pub client_authentication: ClientAuthentication,
@@ -90,12 +95,77 @@ pub enum CertificateError {
     Version(String),
     #[error("alpn_protocols entry {0:?} is not one of h2, http/1.1")]
     Alpn(String),
+    #[error("tls_ciphers {0:?} names no cipher suite this load balancer supports for TLS 1.2")]
+    Ciphers(String),
     #[error("client_authentication {0:?} needs a client CA")]
     NoClientCa(ClientAuthentication),
     #[error("the client CA is not PEM certificates: {0}")]
     ClientCa(String),
     #[error("the client CRL is not PEM CRLs: {0}")]
     ClientCrl(String),
+}
+
+/// The cipher suites by their OpenSSL names (TLS 1.3 ones by their IANA names, as OpenSSL's
+/// `ciphersuites`): every suite rustls offers with ring.
+fn named_suites() -> [(&'static str, SupportedCipherSuite); 9] {
+    [
+        ("TLS_AES_256_GCM_SHA384", suite::TLS13_AES_256_GCM_SHA384),
+        ("TLS_AES_128_GCM_SHA256", suite::TLS13_AES_128_GCM_SHA256),
+        (
+            "TLS_CHACHA20_POLY1305_SHA256",
+            suite::TLS13_CHACHA20_POLY1305_SHA256,
+        ),
+        (
+            "ECDHE-ECDSA-AES256-GCM-SHA384",
+            suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        ),
+        (
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        ),
+        (
+            "ECDHE-ECDSA-CHACHA20-POLY1305",
+            suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        ),
+        (
+            "ECDHE-RSA-CHACHA20-POLY1305",
+            suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        ),
+        (
+            "ECDHE-ECDSA-AES128-GCM-SHA256",
+            suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        ),
+        (
+            "ECDHE-RSA-AES128-GCM-SHA256",
+            suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        ),
+    ]
+}
+
+/// The suites a `tls_ciphers` list allows, in its order: the TLS 1.2 suites it names, and the
+/// TLS 1.3 suites it names — all of them when it names none (HAProxy's `ciphers`, which
+/// Octavia writes, never restricts TLS 1.3). Names rustls has no suite for (CBC and SHA-1
+/// suites, static RSA, ...) and OpenSSL's operators (`!x`, `-x`, `+x`, `@STRENGTH`) are
+/// skipped, as OpenSSL skips names it does not know. `None`: every suite.
+#[must_use]
+pub fn cipher_suites(list: Option<&str>) -> Vec<SupportedCipherSuite> {
+    let all = named_suites();
+    let Some(list) = list.filter(|l| !l.trim().is_empty()) else {
+        return all.iter().map(|(_, s)| *s).collect();
+    };
+    let mut chosen: Vec<SupportedCipherSuite> = Vec::new();
+    for name in list.split([':', ',', ' ']).map(str::trim) {
+        if let Some((_, s)) = all.iter().find(|(n, _)| *n == name)
+            && !chosen.contains(s)
+        {
+            chosen.push(*s);
+        }
+    }
+    let is13 = |s: &SupportedCipherSuite| s.version() == &rustls::version::TLS13;
+    if !chosen.iter().any(is13) {
+        chosen.extend(all.iter().map(|(_, s)| *s).filter(is13));
+    }
+    chosen
 }
 
 /// Every certificate of a PEM bundle (at least one).
@@ -165,6 +235,16 @@ impl ListenerTls {
         {
             return Err(CertificateError::Alpn(a.clone()));
         }
+        let tls12 =
+            self.tls_versions.is_empty() || self.tls_versions.iter().any(|v| v == "TLSv1.2");
+        if let Some(list) = &self.tls_ciphers
+            && tls12
+            && !cipher_suites(Some(list))
+                .iter()
+                .any(|s| s.version() == &rustls::version::TLS12)
+        {
+            return Err(CertificateError::Ciphers(list.clone()));
+        }
         match (&self.client_ca, self.client_authentication) {
             (None, ClientAuthentication::None) => {}
             (None, mode) => return Err(CertificateError::NoClientCa(mode)),
@@ -201,6 +281,7 @@ mod tests {
             sni_certificates: Vec::new(),
             tls_versions: Vec::new(),
             alpn_protocols: Vec::new(),
+            tls_ciphers: None,
             client_authentication: ClientAuthentication::None,
             client_ca: None,
             client_crl: None,
@@ -212,7 +293,14 @@ mod tests {
         let (c, k) = cert("www.example.com");
         let (other_c, other_k) = cert("other.example.com");
         assert!(tls(c.clone(), k.clone()).check().is_ok());
-        let cases: [(ListenerTls, &str); 8] = [
+        let cases: [(ListenerTls, &str); 9] = [
+            (
+                ListenerTls {
+                    tls_ciphers: Some("AES128-SHA:!aNULL".into()),
+                    ..tls(c.clone(), k.clone())
+                },
+                "names no cipher suite",
+            ),
             (
                 ListenerTls {
                     client_authentication: ClientAuthentication::Mandatory,
@@ -261,6 +349,36 @@ mod tests {
             let e = t.check().expect_err(want).to_string();
             assert!(e.contains(want), "{e:?} does not say {want:?}");
         }
+    }
+
+    #[test]
+    fn a_cipher_list_picks_its_tls12_suites_and_keeps_tls13_unless_it_names_some() {
+        let names = |list: Option<&str>| -> Vec<String> {
+            cipher_suites(list)
+                .iter()
+                .map(|s| format!("{:?}", s.suite()))
+                .collect()
+        };
+        assert_eq!(names(None).len(), 9);
+        assert_eq!(
+            names(Some(
+                "ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA:!MD5:ECDHE-ECDSA-AES256-GCM-SHA384"
+            )),
+            [
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+                "TLS13_AES_256_GCM_SHA384",
+                "TLS13_AES_128_GCM_SHA256",
+                "TLS13_CHACHA20_POLY1305_SHA256"
+            ]
+        );
+        assert_eq!(
+            names(Some("TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256")),
+            [
+                "TLS13_AES_128_GCM_SHA256",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]
+        );
     }
 
     #[test]

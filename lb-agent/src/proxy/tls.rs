@@ -126,7 +126,10 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigEr
             .map(|(_, v)| v)
             .collect()
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::CryptoProvider {
+        cipher_suites: lb_proto::listener_tls::cipher_suites(tls.tls_ciphers.as_deref()),
+        ..rustls::crypto::ring::default_provider()
+    });
     let builder =
         ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions)?;
     let builder = match client_verifier(tls, provider)? {
