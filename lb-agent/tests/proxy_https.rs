@@ -3,7 +3,8 @@
 //! client asks for), serves HTTP/1.1 and HTTP/2 (ALPN) over it, tells the member
 //! `X-Forwarded-Proto: https`, and honours `tls_versions`; client authentication against a
 //! client CA and its CRL, with the `X-SSL-*` headers (`lb-agent run --state` in the lb
-//! namespace, echo members, curl with the test CA and client certificates as client).
+//! namespace, echo members, curl with the test CA and client certificates as client); HTTP
+//! pools re-encrypting to an HTTPS member, verified against the pool's CA.
 
 mod proxy_support;
 
@@ -330,4 +331,106 @@ fn tls_ciphers_restricts_the_tls12_suites() {
         ],
     );
     assert!(tls13.starts_with("you hit"), "{tls13:?}");
+}
+
+/// An HTTPS member at `addr` in `ns` with the certificate `cert` (its PEM and key), answering
+/// `tls member` to every request over HTTP/1.1; serves until the test process ends.
+fn tls_member(ns: &lb_testkit::Netns, addr: std::net::SocketAddr, cert: &Value) {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(
+        cert["certificate"]
+            .as_str()
+            .expect("certificate PEM")
+            .as_bytes(),
+    )
+    .collect::<Result<_, _>>()
+    .expect("member chain");
+    let key =
+        PrivateKeyDer::from_pem_slice(cert["private_key"].as_str().expect("key PEM").as_bytes())
+            .expect("member key");
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("member TLS");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = ns
+        .enter(|| std::net::TcpListener::bind(addr))
+        .expect("bind member");
+    listener.set_nonblocking(true).expect("nonblocking");
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                            http_body_util::Full::new(bytes::Bytes::from_static(b"tls member\n")),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+    });
+}
+
+#[test]
+fn http_pools_with_tls_re_encrypt_to_members_and_check_them_against_the_pool_ca() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let (member_ca, other_ca) = (Ca::named("member CA"), Ca::named("other CA"));
+    let addr: std::net::SocketAddr = format!("{}:8443", lb_testkit::topology::member_v4(0))
+        .parse()
+        .expect("addr");
+    tls_member(
+        &topo.members[0],
+        addr,
+        &member_ca.leaf(&["member.internal"]),
+    );
+    let listener = json!({"id": "web", "protocol": "HTTP", "protocol_port": 80,
+        "default_pool_id": "p"});
+    let pools = |tls: Value| {
+        json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+            "members": [member(0, 8443)], "tls": tls}])
+    };
+    let status = || get(&topo, "/", &["-o", "/dev/null", "-w", "%{http_code}"]);
+    // No CA: encrypted, not verified (HAProxy's `verify none`).
+    let mut agent = Agent::start(&topo, &state(listener.clone(), pools(json!({}))));
+    eventually("the member is reached over TLS", || {
+        get(&topo, "/", &[]) == "tls member\n"
+    });
+    // The member's CA: verified (its certificate names another host: names are not checked).
+    agent.reload(&state(
+        listener.clone(),
+        pools(json!({"ca": member_ca.pem})),
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        get(&topo, "/", &[]),
+        "tls member\n",
+        "verified against its CA"
+    );
+    // Another CA: the member is refused (502), even though idle connections to it exist.
+    agent.reload(&state(listener.clone(), pools(json!({"ca": other_ca.pem}))));
+    eventually("a member of another CA is refused", || status() == "502");
+    // The member's CA again: served.
+    agent.reload(&state(listener, pools(json!({"ca": member_ca.pem}))));
+    eventually("the right CA again", || status() == "200");
 }

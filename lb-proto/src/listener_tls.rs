@@ -73,6 +73,52 @@ pub enum ClientAuthentication {
     Mandatory,
 }
 
+/// An HTTP pool's TLS to its members (`tls_enabled`, re-encryption): the members' CA and
+/// CRL, the certificate presented to them, versions and ciphers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolTls {
+    /// `ca_tls_container_ref`: members' certificates must chain to these (PEM); `None`: not
+    /// verified (HAProxy's `verify none`, which Octavia writes without a CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// `crl_container_ref`: revoked member certificates (PEM CRLs of that CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crl: Option<String>,
+    /// `tls_container_ref`: the certificate presented to members that ask for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<TlsCertificate>,
+    /// `tls_versions` (`TLSv1.2`, `TLSv1.3`); empty = both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_versions: Vec<String>,
+    /// `tls_ciphers`: an OpenSSL cipher list, as for listeners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ciphers: Option<String>,
+}
+
+impl PoolTls {
+    /// Checks everything the agent will need.
+    pub fn check(&self) -> Result<(), CertificateError> {
+        if let Some(c) = &self.client_certificate {
+            c.certified_key()?;
+        }
+        if let Some(v) = self
+            .tls_versions
+            .iter()
+            .find(|v| !TLS_VERSIONS.contains(&v.as_str()))
+        {
+            return Err(CertificateError::Version(v.clone()));
+        }
+        if let Some(ca) = &self.ca {
+            pem_certificates(ca).map_err(CertificateError::ClientCa)?;
+        }
+        if let Some(crl) = &self.crl {
+            pem_crls(crl).map_err(CertificateError::ClientCrl)?;
+        }
+        Ok(())
+    }
+}
+
 /// TLS versions a listener may offer.
 pub const TLS_VERSIONS: [&str; 2] = ["TLSv1.2", "TLSv1.3"];
 /// ALPN protocols a listener may offer.

@@ -310,6 +310,9 @@ pub struct Pool {
     pub monitor: Option<Monitor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_persistence: Option<SessionPersistence>,
+    /// HTTP pools: TLS to the members (Octavia's `tls_enabled` and its references).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::listener_tls::PoolTls>,
 }
 
 /// Health-monitor types (Octavia names).

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::model::{DesiredState, L7Action, ListenerProtocol};
+use crate::model::{DesiredState, L7Action, ListenerProtocol, PoolProtocol};
 
 /// The first problem found, with the object it concerns.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub enum ValidationError {
     },
     #[error("listener {listener}: {reason}")]
     Tls { listener: String, reason: String },
+    #[error("pool {pool}: {reason}")]
+    PoolTls { pool: String, reason: String },
     #[error("l7policy {policy}: {reason}")]
     L7Policy { policy: String, reason: String },
     #[error("listener {listener}: default_pool_id {pool} is not a pool of its load balancer")]
@@ -81,6 +83,22 @@ impl DesiredState {
                 unique(&pool.id)?;
                 if let Some(m) = &pool.monitor {
                     monitor(&pool.id, m)?;
+                }
+                if let Some(t) = &pool.tls {
+                    let reason = if pool.protocol == PoolProtocol::Http {
+                        t.check().err().map(|e| e.to_string())
+                    } else {
+                        Some(format!(
+                            "{:?} pools take no tls (only HTTP pools re-encrypt)",
+                            pool.protocol
+                        ))
+                    };
+                    if let Some(reason) = reason {
+                        return Err(ValidationError::PoolTls {
+                            pool: pool.id.clone(),
+                            reason,
+                        });
+                    }
                 }
                 for m in &pool.members {
                     unique(&m.id)?;
@@ -296,6 +314,7 @@ mod tests {
                     }],
                     monitor: None,
                     session_persistence: None,
+                    tls: None,
                 }],
             }],
         }

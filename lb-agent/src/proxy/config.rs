@@ -185,13 +185,25 @@ impl Registry {
                 .clone();
             Persistence::new(sp, table)
         });
-        PoolRt::new(
+        let mut rt = PoolRt::new(
             &pool.id,
             pool.protocol,
             pool.lb_algorithm,
             members,
             persistence,
-        )
+        );
+        // Validated with the state; a failure leaves the pool without usable members rather
+        // than sending in clear what should be encrypted.
+        if let Some(t) = &pool.tls {
+            match super::tls::client_config(t) {
+                Ok(c) => rt.tls = Some(c),
+                Err(error) => {
+                    tracing::error!(pool = %pool.id, %error, "member TLS configuration refused");
+                    rt = PoolRt::new(&pool.id, pool.protocol, pool.lb_algorithm, Vec::new(), None);
+                }
+            }
+        }
+        rt
     }
 
     /// The proxied listeners of `state`. Forgets what belongs to objects no longer in it.

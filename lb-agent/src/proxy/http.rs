@@ -264,7 +264,12 @@ async fn forward(
     for attempt in 0..=retry::RETRIES {
         let m = &pool.members[member];
         let guard = InFlight::new(&m.inflight);
-        let sent = upstreams.send(m.addr, pool.protocol, cfg.timeouts.member_connect, req);
+        let sent = upstreams.send(
+            m.addr,
+            (pool.protocol, pool.tls.as_ref()),
+            cfg.timeouts.member_connect,
+            req,
+        );
         match tokio::time::timeout(wait, sent).await {
             Err(_) => return own(cfg, StatusCode::GATEWAY_TIMEOUT),
             Ok(Ok((mut resp, lease))) => {

@@ -52,6 +52,8 @@ pub struct PoolRt {
     /// Maglev ring of member indexes (`SOURCE_IP`, `SOURCE_IP_PORT`), else empty.
     ring: Vec<u32>,
     pub persistence: Option<Persistence>,
+    /// TLS to the members (an HTTP pool with `tls_enabled`), else plain HTTP.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 /// Holds a member's in-flight count up while it lives.
@@ -125,6 +127,7 @@ impl PoolRt {
             cursor: AtomicUsize::new(0),
             ring,
             persistence,
+            tls: None,
         }
     }
 

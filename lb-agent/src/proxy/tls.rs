@@ -10,10 +10,16 @@
 use std::{collections::HashMap, sync::Arc};
 
 use lb_proto::listener_tls::{
-    CertificateError, ClientAuthentication, ListenerTls, pem_certificates, pem_crls,
+    CertificateError, ClientAuthentication, ListenerTls, PoolTls, pem_certificates, pem_crls,
 };
 use rustls::{
-    RootCertStore, ServerConfig,
+    ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
+    client::{
+        WebPkiServerVerifier,
+        danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
+    },
+    crypto::CryptoProvider,
+    pki_types::{CertificateDer, ServerName, UnixTime},
     server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier, danger::ClientCertVerifier},
     sign::CertifiedKey,
     version::{TLS12, TLS13},
@@ -174,4 +180,135 @@ fn client_verifier(
         builder = builder.allow_unauthenticated();
     }
     Ok(Some(builder.build()?))
+}
+
+/// How member certificates are checked: against the pool's CA (and CRL) when it has one —
+/// the chain only, not the name, as HAProxy's `verify required ca-file` without `verifyhost`
+/// — or not at all (`verify none`). The handshake's signatures are always checked.
+#[derive(Debug)]
+struct MemberVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for MemberVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// The pool's certificate, for members that ask for one (`tls_container_ref`).
+#[derive(Debug)]
+struct OneClientCert(Arc<CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for OneClientCert {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The rustls configuration of an HTTP pool re-encrypting to its members (HTTP/1.1 by ALPN).
+pub fn client_config(tls: &PoolTls) -> Result<Arc<ClientConfig>, TlsConfigError> {
+    let provider = Arc::new(CryptoProvider {
+        cipher_suites: lb_proto::listener_tls::cipher_suites(tls.tls_ciphers.as_deref()),
+        ..rustls::crypto::ring::default_provider()
+    });
+    let chain = match &tls.ca {
+        None => None,
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            for cert in pem_certificates(ca).map_err(TlsConfigError::ClientCa)? {
+                roots.add(cert)?;
+            }
+            let mut b =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            if let Some(crl) = &tls.crl {
+                b = b
+                    .with_crls(pem_crls(crl).map_err(TlsConfigError::ClientCa)?)
+                    .only_check_end_entity_revocation()
+                    .allow_unknown_revocation_status();
+            }
+            Some(b.build()?)
+        }
+    };
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = if tls.tls_versions.is_empty() {
+        vec![&TLS12, &TLS13]
+    } else {
+        [("TLSv1.2", &TLS12), ("TLSv1.3", &TLS13)]
+            .into_iter()
+            .filter(|(name, _)| tls.tls_versions.iter().any(|v| v == name))
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let verifier = Arc::new(MemberVerifier {
+        chain,
+        provider: provider.clone(),
+    });
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match &tls.client_certificate {
+        Some(c) => {
+            let key = c.certified_key()?;
+            builder.with_client_cert_resolver(Arc::new(OneClientCert(Arc::new(key))))
+        }
+        None => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

@@ -10,6 +10,10 @@
 //! the PROXY protocol header (`PROXY`, `PROXYV2`) name one client on each connection, so those
 //! connections are private to the client connection ([`Upstreams`]), as HAProxy makes them.
 //!
+//! HTTP pools with TLS to their members (`tls_enabled`) open their connections through rustls
+//! with the pool's configuration; an idle connection is only reused by requests of a pool
+//! with that same configuration ([`Key`]: it was verified against that pool's CA).
+//!
 //! A request that could not be sent (the connection failed to open, or an idle one turned out
 //! closed before the request was written) comes back to the caller untouched, body included,
 //! so it can go to another member without being copied ([`SendError::Connect`]).
@@ -56,9 +60,30 @@ pub enum SendError {
     Exchange(hyper::Error),
 }
 
+/// What an idle connection is found by: the member's address and the TLS configuration it
+/// was opened with (its identity; 0: clear text). The connection keeps its configuration
+/// alive ([`Tls`]), so the identity cannot be reused by another one meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    addr: SocketAddr,
+    tls: usize,
+}
+
+type Tls = Option<Arc<rustls::ClientConfig>>;
+
+impl Key {
+    fn of(addr: SocketAddr, tls: &Tls) -> Self {
+        Self {
+            addr,
+            tls: tls.as_ref().map_or(0, |c| Arc::as_ptr(c) as usize),
+        }
+    }
+}
+
 struct Idle {
     tx: http1::SendRequest<ReqBody>,
     since: Instant,
+    _tls: Tls,
 }
 
 impl Idle {
@@ -69,7 +94,7 @@ impl Idle {
 
 thread_local! {
     /// The worker's idle connections to members of plain pools, by member address.
-    static SHARED: RefCell<HashMap<SocketAddr, Vec<Idle>>> = RefCell::new(HashMap::new());
+    static SHARED: RefCell<HashMap<Key, Vec<Idle>>> = RefCell::new(HashMap::new());
 }
 
 /// Drops the calling worker's expired and closed idle connections (closing them).
@@ -98,7 +123,7 @@ pub struct Upstreams {
     client: SocketAddr,
     local: SocketAddr,
     /// Idle connections to PROXY-protocol members, by member address and protocol.
-    private: Mutex<Vec<(SocketAddr, PoolProtocol, Idle)>>,
+    private: Mutex<Vec<(Key, PoolProtocol, Idle)>>,
 }
 
 /// Where a connection goes back to.
@@ -111,7 +136,8 @@ enum Home {
 /// response body has ended. Dropped otherwise: the connection closes.
 pub struct Lease {
     tx: http1::SendRequest<ReqBody>,
-    addr: SocketAddr,
+    key: Key,
+    tls: Tls,
     home: Home,
 }
 
@@ -121,10 +147,11 @@ impl Lease {
         let idle = Idle {
             tx: self.tx,
             since: Instant::now(),
+            _tls: self.tls,
         };
         match self.home {
             Home::Shared => SHARED.with_borrow_mut(|m| {
-                let v = m.entry(self.addr).or_default();
+                let v = m.entry(self.key).or_default();
                 if v.len() < IDLE_PER_MEMBER {
                     v.push(idle);
                 }
@@ -133,7 +160,7 @@ impl Lease {
                 if let Ok(mut v) = ups.private.lock()
                     && v.len() < PRIVATE_IDLE
                 {
-                    v.push((self.addr, protocol, idle));
+                    v.push((self.key, protocol, idle));
                 }
             }
         }
@@ -142,7 +169,9 @@ impl Lease {
 
 impl std::fmt::Debug for Lease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lease").field("addr", &self.addr).finish()
+        f.debug_struct("Lease")
+            .field("addr", &self.key.addr)
+            .finish()
     }
 }
 
@@ -157,7 +186,7 @@ impl Upstreams {
         })
     }
 
-    fn take_idle(&self, addr: SocketAddr, protocol: PoolProtocol) -> Option<Idle> {
+    fn take_idle(&self, addr: Key, protocol: PoolProtocol) -> Option<Idle> {
         let now = Instant::now();
         if protocol.sends_proxy_header() {
             let mut v = self.private.lock().ok()?;
@@ -182,14 +211,17 @@ impl Upstreams {
     }
 
     /// Sends `req` (origin-form URI, `Host` set) to the member at `addr` of a pool speaking
-    /// `protocol`, opening a connection within `connect_timeout` if no idle one is left.
+    /// `protocol` (over TLS with `tls`, the pool's configuration, if it has one), opening a
+    /// connection within `connect_timeout` if no idle one is left.
     pub async fn send(
         self: &Arc<Self>,
         addr: SocketAddr,
-        protocol: PoolProtocol,
+        (protocol, tls): (PoolProtocol, Option<&Arc<rustls::ClientConfig>>),
         connect_timeout: Duration,
         mut req: Request<ReqBody>,
     ) -> Result<(Response<Incoming>, Lease), SendError> {
+        let tls: Tls = tls.cloned();
+        let key = Key::of(addr, &tls);
         let home = || {
             if protocol.sends_proxy_header() {
                 Home::Private(self.clone(), protocol)
@@ -198,7 +230,7 @@ impl Upstreams {
             }
         };
         // Idle connections first; one that closed in the meantime hands the request back.
-        while let Some(mut c) = self.take_idle(addr, protocol) {
+        while let Some(mut c) = self.take_idle(key, protocol) {
             if c.tx.ready().await.is_err() {
                 continue;
             }
@@ -206,7 +238,8 @@ impl Upstreams {
                 Ok(resp) => {
                     let lease = Lease {
                         tx: c.tx,
-                        addr,
+                        key,
+                        tls,
                         home: home(),
                     };
                     return Ok((resp, lease));
@@ -214,7 +247,10 @@ impl Upstreams {
                 Err(e) => req = unsent(e)?,
             }
         }
-        let mut tx = match self.open(addr, protocol, connect_timeout).await {
+        let mut tx = match self
+            .open(addr, protocol, tls.as_ref(), connect_timeout)
+            .await
+        {
             Ok(tx) => tx,
             Err(error) => {
                 return Err(SendError::Connect {
@@ -228,7 +264,8 @@ impl Upstreams {
                 resp,
                 Lease {
                     tx,
-                    addr,
+                    key,
+                    tls,
                     home: home(),
                 },
             )),
@@ -243,28 +280,48 @@ impl Upstreams {
         &self,
         addr: SocketAddr,
         protocol: PoolProtocol,
+        tls: Option<&Arc<rustls::ClientConfig>>,
         connect_timeout: Duration,
     ) -> std::io::Result<http1::SendRequest<ReqBody>> {
+        let timed_out = || std::io::Error::from(std::io::ErrorKind::TimedOut);
         let mut stream = tokio::time::timeout(connect_timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            .map_err(|_| timed_out())??;
         stream.set_nodelay(true)?;
         if protocol.sends_proxy_header() {
             let header = super::stream::header(protocol, self.client, self.local);
             stream.write_all(&header).await?;
         }
-        let (tx, conn) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
+        let Some(tls) = tls else {
+            return handshake(addr, stream).await;
+        };
+        // The member's address as the server name: members are addressed by IP, and their
+        // certificate's name is not checked (`tls::MemberVerifier`).
+        let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+        let connect = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, stream);
+        let stream = tokio::time::timeout(connect_timeout, connect)
             .await
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(async move {
-            // `with_upgrades`: a 101 hands the connection over to the tunnel (`tunnel`).
-            if let Err(error) = conn.with_upgrades().await {
-                tracing::debug!(member = %addr, %error, "member connection ended with an error");
-            }
-        });
-        Ok(tx)
+            .map_err(|_| timed_out())??;
+        handshake(addr, stream).await
     }
+}
+
+/// HTTP/1.1 over a connection to the member at `addr`, its state machine on a task of its own.
+async fn handshake<S>(addr: SocketAddr, stream: S) -> std::io::Result<http1::SendRequest<ReqBody>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (tx, conn) = http1::Builder::new()
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        // `with_upgrades`: a 101 hands the connection over to the tunnel (`tunnel`).
+        if let Err(error) = conn.with_upgrades().await {
+            tracing::debug!(member = %addr, %error, "member connection ended with an error");
+        }
+    });
+    Ok(tx)
 }
 
 /// The request back if it was never sent, else the exchange's error.

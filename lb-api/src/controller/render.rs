@@ -195,8 +195,30 @@ fn monitor(hm: &HealthMonitor) -> Option<lb_proto::Monitor> {
     })
 }
 
+/// An HTTP pool's re-encryption (`tls_enabled`): rendered when it names no container (with
+/// no secret store to resolve references from, a pool naming a CA, CRL or client certificate
+/// is rendered without TLS rather than with a part of it). Versions the agent does not
+/// offer are left out, as HAProxy ignores them.
+fn pool_tls(p: &Pool) -> Option<lb_proto::listener_tls::PoolTls> {
+    let refs = p.tls_container_ref.is_some()
+        || p.ca_tls_container_ref.is_some()
+        || p.crl_container_ref.is_some();
+    (p.tls_enabled && p.protocol == "HTTP" && !refs).then(|| lb_proto::listener_tls::PoolTls {
+        tls_versions: p
+            .tls_versions
+            .iter()
+            .flatten()
+            .filter(|v| lb_proto::listener_tls::TLS_VERSIONS.contains(&v.as_str()))
+            .cloned()
+            .collect(),
+        tls_ciphers: p.tls_ciphers.clone(),
+        ..Default::default()
+    })
+}
+
 fn pool(g: &Graph, p: &Pool) -> lb_proto::Pool {
     lb_proto::Pool {
+        tls: pool_tls(p),
         id: p.c.id.clone(),
         protocol: pool_protocol(&p.protocol),
         session_persistence: persistence(p),
