@@ -104,6 +104,18 @@ fn names(cert: &CertifiedKey) -> Vec<String> {
         .collect()
 }
 
+/// The TLS versions `names` (`TLSv1.2`, `TLSv1.3`) select; none = both.
+fn protocol_versions(names: &[String]) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    if names.is_empty() {
+        return vec![&TLS12, &TLS13];
+    }
+    [("TLSv1.2", &TLS12), ("TLSv1.3", &TLS13)]
+        .into_iter()
+        .filter(|(name, _)| names.iter().any(|v| v == name))
+        .map(|(_, v)| v)
+        .collect()
+}
+
 /// The rustls configuration of a TERMINATED_HTTPS listener.
 pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigError> {
     let default = Arc::new(tls.default_certificate.certified_key()?);
@@ -123,15 +135,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigEr
             .or_insert_with(|| key.clone());
         }
     }
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = if tls.tls_versions.is_empty() {
-        vec![&TLS12, &TLS13]
-    } else {
-        [("TLSv1.2", &TLS12), ("TLSv1.3", &TLS13)]
-            .into_iter()
-            .filter(|(name, _)| tls.tls_versions.iter().any(|v| v == name))
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let versions = protocol_versions(&tls.tls_versions);
     let provider = Arc::new(rustls::crypto::CryptoProvider {
         cipher_suites: lb_proto::listener_tls::cipher_suites(tls.tls_ciphers.as_deref()),
         ..rustls::crypto::ring::default_provider()
@@ -186,9 +190,21 @@ fn client_verifier(
 /// the chain only, not the name, as HAProxy's `verify required ca-file` without `verifyhost`
 /// — or not at all (`verify none`). The handshake's signatures are always checked.
 #[derive(Debug)]
-struct MemberVerifier {
+pub struct MemberVerifier {
     chain: Option<Arc<WebPkiServerVerifier>>,
     provider: Arc<CryptoProvider>,
+}
+
+impl MemberVerifier {
+    /// Takes any certificate (still checking the handshake's signatures): `verify none`, and
+    /// the HTTPS / TLS-HELLO health probes, which test that a member speaks TLS.
+    #[must_use]
+    pub fn unverified(provider: Arc<CryptoProvider>) -> Self {
+        Self {
+            chain: None,
+            provider,
+        }
+    }
 }
 
 impl ServerCertVerifier for MemberVerifier {
@@ -285,15 +301,7 @@ pub fn client_config(tls: &PoolTls) -> Result<Arc<ClientConfig>, TlsConfigError>
             Some(b.build()?)
         }
     };
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = if tls.tls_versions.is_empty() {
-        vec![&TLS12, &TLS13]
-    } else {
-        [("TLSv1.2", &TLS12), ("TLSv1.3", &TLS13)]
-            .into_iter()
-            .filter(|(name, _)| tls.tls_versions.iter().any(|v| v == name))
-            .map(|(_, v)| v)
-            .collect()
-    };
+    let versions = protocol_versions(&tls.tls_versions);
     let verifier = Arc::new(MemberVerifier {
         chain,
         provider: provider.clone(),
