@@ -434,3 +434,99 @@ fn http_pools_with_tls_re_encrypt_to_members_and_check_them_against_the_pool_ca(
     agent.reload(&state(listener, pools(json!({"ca": member_ca.pem}))));
     eventually("the right CA again", || status() == "200");
 }
+
+/// One keep-alive HTTP/1.1 exchange on a TLS stream: the response's body.
+fn exchange(tls: &mut (impl std::io::Read + std::io::Write)) -> String {
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n")
+        .expect("write request");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            tls.read(&mut byte).expect("read head"),
+            1,
+            "connection closed"
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("content-length");
+    let mut body = vec![0u8; len];
+    tls.read_exact(&mut body).expect("read body");
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+#[test]
+fn a_new_certificate_applies_to_new_connections_and_open_ones_carry_on() {
+    require_root!();
+    let topo = LbTopology::new(1);
+    let _web = echo_servers(&topo, 80);
+    let (old_ca, new_ca) = (Ca::named("old CA"), Ca::named("new CA"));
+    let listener = |ca: &Ca| {
+        json!({"id": "tls", "protocol": "TERMINATED_HTTPS", "protocol_port": 443,
+            "default_pool_id": "p",
+            "tls": {"default_certificate": ca.leaf(&["www.example.com"])}})
+    };
+    let pools = json!([{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+        "members": [member(0, 80)]}]);
+    let mut agent = Agent::start(&topo, &state(listener(&old_ca), pools.clone()));
+    let vip: std::net::SocketAddr = format!("{VIP_V4}:443").parse().expect("vip");
+    // A blocking rustls client trusting `ca` only.
+    let connect = |ca: &Ca| -> Option<
+        rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream>,
+    > {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca.pem.as_bytes()) {
+            roots.add(c.expect("CA PEM")).expect("root");
+        }
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from("www.example.com").expect("name");
+        let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).ok()?;
+        let tcp = topo
+            .client
+            .enter(|| std::net::TcpStream::connect_timeout(&vip, std::time::Duration::from_secs(2)))
+            .ok()?;
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .ok()?;
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        // Drive the handshake now: a certificate the client does not trust fails here.
+        while s.conn.is_handshaking() {
+            s.conn.complete_io(&mut s.sock).ok()?;
+        }
+        Some(s)
+    };
+    use rustls::pki_types::pem::PemObject as _;
+    let mut open = None;
+    eventually("the old certificate is served", || {
+        open = connect(&old_ca);
+        open.is_some()
+    });
+    let mut open = open.expect("connected");
+    assert!(exchange(&mut open).starts_with("you hit"));
+    // The certificate is replaced (another container ref on the listener).
+    agent.reload(&state(listener(&new_ca), pools));
+    eventually("new connections get the new certificate", || {
+        connect(&new_ca).is_some()
+    });
+    assert!(
+        connect(&old_ca).is_none(),
+        "the old certificate is still served"
+    );
+    // The connection opened before keeps its session and is still served.
+    assert!(
+        exchange(&mut open).starts_with("you hit"),
+        "the open connection was dropped"
+    );
+    let mut fresh = connect(&new_ca).expect("connect with the new certificate");
+    assert!(exchange(&mut fresh).starts_with("you hit"));
+}
