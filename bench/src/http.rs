@@ -40,6 +40,7 @@ use lb_testkit::{LbTopology, Netns, topology::VIP_V4};
 
 use crate::{cps, stats::Stat};
 
+mod https;
 mod process;
 use process::{Process, temp_file};
 
@@ -79,6 +80,10 @@ pub struct Http {
     /// state holds no HTTP listener: every packet of the run goes through XDP and is passed,
     /// as the proxy's are). `None` when HAProxy or the agent is missing.
     pub haproxy_behind_xdp: Option<Run>,
+    /// The same GETs over TLS (TERMINATED_HTTPS on VIP:443, keep-alive): HAProxy's and the
+    /// agent's; `None` when not measured.
+    pub https_haproxy: Option<Run>,
+    pub https_lb: Option<Run>,
 }
 
 /// The member's address.
@@ -417,16 +422,23 @@ backend p:web
     server m 198.18.1.11:8080 weight 1
 ";
 
-fn start_haproxy(topo: &LbTopology) -> anyhow::Result<Process> {
+fn start_haproxy(topo: &LbTopology, cert: &https::Cert) -> anyhow::Result<Process> {
+    let pem = temp_file("haproxy-tls.pem");
+    std::fs::write(&pem, format!("{}{}", cert.cert_pem, cert.key_pem))
+        .with_context(|| format!("{}", pem.display()))?;
     let cfg = temp_file("haproxy.cfg");
-    std::fs::write(&cfg, HAPROXY_CFG).with_context(|| format!("{}", cfg.display()))?;
+    std::fs::write(
+        &cfg,
+        format!("{HAPROXY_CFG}{}", https::haproxy_frontend(&pem)),
+    )
+    .with_context(|| format!("{}", cfg.display()))?;
     let cfg_arg = cfg.to_string_lossy().into_owned();
     let mut p = Process::spawn(
         "haproxy",
         &topo.lb,
         Path::new(HAPROXY),
         &["-db", "-f", &cfg_arg],
-        vec![cfg],
+        vec![cfg, pem],
     )?;
     wait_ready(&topo.client, vip()?, Some(&mut p))?;
     Ok(p)
@@ -435,13 +447,13 @@ fn start_haproxy(topo: &LbTopology) -> anyhow::Result<Process> {
 /// The agent's desired state: one HTTP listener on VIP:80 (served by its L7 proxy), one HTTP
 /// pool with the member. The SNAT port range stays below the lb namespace's ephemeral ports
 /// (32768–60999), which the proxy's own connections to the member use.
-fn agent_state() -> serde_json::Value {
+fn agent_state(cert: &https::Cert) -> serde_json::Value {
     serde_json::json!({
         "version": 1, "generation": 1,
         "snat": {"ipv4": "198.18.1.1", "port_min": 20000, "port_max": 32767},
         "loadbalancers": [{"id": "lb", "vip_address": VIP_V4,
             "listeners": [{"id": "web", "protocol": "HTTP", "protocol_port": 80,
-                "default_pool_id": "p"}],
+                "default_pool_id": "p"}, https::agent_listener(cert)],
             "pools": [{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
                 "members": [{"id": "m", "address": "198.18.1.11", "protocol_port": 8080}]}]}]
     })
@@ -449,28 +461,32 @@ fn agent_state() -> serde_json::Value {
 
 /// A state with the data plane attached and no proxied listener: one TCP listener on VIP:9000
 /// (so the XDP program has a VIP to look packets up against), nothing on port 80.
-fn xdp_only_state() -> serde_json::Value {
-    let mut state = agent_state();
-    state["loadbalancers"][0]["listeners"][0] = serde_json::json!({"id": "tcp",
-        "protocol": "TCP", "protocol_port": 9000, "default_pool_id": "p"});
+fn xdp_only_state(cert: &https::Cert) -> serde_json::Value {
+    let mut state = agent_state(cert);
+    state["loadbalancers"][0]["listeners"] = serde_json::json!([{"id": "tcp",
+        "protocol": "TCP", "protocol_port": 9000, "default_pool_id": "p"}]);
     state["loadbalancers"][0]["pools"][0]["protocol"] = "TCP".into();
     state
 }
 
 /// HAProxy on VIP:80 with the agent's data plane attached beside it.
-fn start_haproxy_behind_xdp(topo: &LbTopology, agent: &Path) -> anyhow::Result<(Process, Process)> {
-    let mut agent = spawn_agent(topo, agent, &xdp_only_state())?;
+fn start_haproxy_behind_xdp(
+    topo: &LbTopology,
+    agent: &Path,
+    cert: &https::Cert,
+) -> anyhow::Result<(Process, Process)> {
+    let mut agent = spawn_agent(topo, agent, &xdp_only_state(cert))?;
     // The TCP listener (balanced by XDP to the member) answers once the data plane is
     // attached and programmed.
     let tcp: SocketAddr = format!("{VIP_V4}:9000").parse()?;
     wait_ready(&topo.client, tcp, Some(&mut agent))
         .context("the agent's data plane does not serve the TCP listener on VIP:9000")?;
-    let haproxy = start_haproxy(topo)?;
+    let haproxy = start_haproxy(topo, cert)?;
     Ok((agent, haproxy))
 }
 
-fn start_agent(topo: &LbTopology, agent: &Path) -> anyhow::Result<Process> {
-    let mut p = spawn_agent(topo, agent, &agent_state())?;
+fn start_agent(topo: &LbTopology, agent: &Path, cert: &https::Cert) -> anyhow::Result<Process> {
+    let mut p = spawn_agent(topo, agent, &agent_state(cert))?;
     wait_ready(&topo.client, vip()?, Some(&mut p))
         .context("the agent's L7 proxy does not serve the HTTP listener on VIP:80")?;
     Ok(p)
@@ -576,16 +592,23 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
 
     let (mut direct, mut haproxy, mut lb) = (Vec::new(), Vec::new(), Vec::new());
     let mut behind_xdp = Vec::new();
+    let (mut https_haproxy, mut https_lb) = (Vec::new(), Vec::new());
+    let cert = https::cert()?;
+    let https_url = https::url();
     let mut lb_failed = agent.as_ref().err().cloned();
     for round in 1..=effort.samples {
         direct.push(sample(&topo.client, &direct_url, &member, effort).context("direct")?);
         let mut line = format!("direct {:.0}", direct[direct.len() - 1].rps);
         if haproxy_installed {
-            let _proxy = start_haproxy(&topo)?;
+            let proxy = start_haproxy(&topo, &cert)?;
             haproxy.push(sample(&topo.client, &vip_url, &member, effort).context("haproxy")?);
             line += &format!(", haproxy {:.0}", haproxy[haproxy.len() - 1].rps);
+            let s = sample(&topo.client, &https_url, &member, effort).context("haproxy https")?;
+            line += &format!(", haproxy https {:.0}", s.rps);
+            https_haproxy.push(s);
+            drop(proxy);
             if let (Ok(bin), None) = (&agent, &lb_failed) {
-                let measured = start_haproxy_behind_xdp(&topo, bin).and_then(|_running| {
+                let measured = start_haproxy_behind_xdp(&topo, bin, &cert).and_then(|_running| {
                     sample(&topo.client, &vip_url, &member, effort).context("haproxy behind xdp")
                 });
                 match measured {
@@ -601,13 +624,18 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
             }
         }
         if let (Ok(bin), None) = (&agent, &lb_failed) {
-            let measured = start_agent(&topo, bin).and_then(|_agent| {
-                sample(&topo.client, &vip_url, &member, effort).context("lb-agent's proxy")
+            let measured = start_agent(&topo, bin, &cert).and_then(|_agent| {
+                let plain =
+                    sample(&topo.client, &vip_url, &member, effort).context("lb-agent's proxy")?;
+                let tls = sample(&topo.client, &https_url, &member, effort)
+                    .context("lb-agent's proxy over TLS")?;
+                Ok((plain, tls))
             });
             match measured {
-                Ok(s) => {
-                    line += &format!(", lb {:.0}", s.rps);
+                Ok((s, tls)) => {
+                    line += &format!(", lb {:.0}, lb https {:.0}", s.rps, tls.rps);
                     lb.push(s);
+                    https_lb.push(tls);
                 }
                 Err(e) => {
                     eprintln!("[bench] http lb: {e:#}");
@@ -625,6 +653,8 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
         haproxy: haproxy_installed.then(|| summarise(&haproxy)),
         haproxy_behind_xdp: (lb_failed.is_none() && !behind_xdp.is_empty())
             .then(|| summarise(&behind_xdp)),
+        https_haproxy: (!https_haproxy.is_empty()).then(|| summarise(&https_haproxy)),
+        https_lb: (lb_failed.is_none() && !https_lb.is_empty()).then(|| summarise(&https_lb)),
         lb: match lb_failed {
             Some(reason) => Err(reason),
             None => Ok(summarise(&lb)),

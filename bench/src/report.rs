@@ -59,6 +59,12 @@ pub struct HttpReport {
     pub http_ratio_lb_haproxy_behind_xdp: Option<HttpRatios>,
     /// Why a configuration has no figure.
     pub http_not_measured: PerConfig<String>,
+    /// The same GETs over TLS (TERMINATED_HTTPS, keep-alive): requests/s, the machine's CPU
+    /// per request, HAProxy's and the agent's (`direct` stays null), and their ratio.
+    pub https_rps: PerConfig<Stat>,
+    pub https_cpu_us_per_req: PerConfig<Stat>,
+    pub https_errors: PerConfig<u64>,
+    pub https_ratio_lb_haproxy: Option<HttpRatios>,
 }
 
 /// `lb / haproxy` of the medians.
@@ -88,6 +94,19 @@ impl HttpReport {
             }),
             _ => None,
         };
+        let (tx, tl) = (h.https_haproxy.as_ref(), h.https_lb.as_ref());
+        let https = |f: fn(&http::Run) -> Stat| PerConfig {
+            direct: None,
+            haproxy: tx.map(f),
+            lb: tl.map(f),
+        };
+        let https_ratio = match (tx, tl) {
+            (Some(hx), Some(l)) => Some(HttpRatios {
+                rps: l.rps.median / hx.rps.median,
+                cpu_us_per_req: l.cpu_us_per_req.median / hx.cpu_us_per_req.median,
+            }),
+            _ => None,
+        };
         let bx = h.haproxy_behind_xdp.as_ref();
         let ratio_bx = match (bx, lb) {
             (Some(hx), Some(l)) => Some(HttpRatios {
@@ -97,6 +116,14 @@ impl HttpReport {
             _ => None,
         };
         Self {
+            https_rps: https(|r| r.rps),
+            https_cpu_us_per_req: https(|r| r.cpu_us_per_req),
+            https_errors: PerConfig {
+                direct: None,
+                haproxy: tx.map(|r| r.errors),
+                lb: tl.map(|r| r.errors),
+            },
+            https_ratio_lb_haproxy: https_ratio,
             http_rps_haproxy_behind_xdp: bx.map(|r| r.rps),
             http_cpu_us_per_req_haproxy_behind_xdp: bx.map(|r| r.cpu_us_per_req),
             http_ratio_lb_haproxy_behind_xdp: ratio_bx,
@@ -181,6 +208,38 @@ impl HttpReport {
                 "µs",
                 None,
             );
+        }
+        let tls_ratio = self.https_ratio_lb_haproxy.as_ref();
+        for (name, rps, cpu, ratio) in [
+            (
+                "HAProxy",
+                &self.https_rps.haproxy,
+                &self.https_cpu_us_per_req.haproxy,
+                None,
+            ),
+            (
+                "lb-agent proxy",
+                &self.https_rps.lb,
+                &self.https_cpu_us_per_req.lb,
+                tls_ratio,
+            ),
+        ] {
+            if let Some(r) = rps {
+                md += &row(
+                    &format!("https (TERMINATED_HTTPS, keep-alive): {name}"),
+                    r,
+                    "req/s",
+                    ratio.map(|x| (x.rps, "HAProxy's rate")),
+                );
+            }
+            if let Some(c) = cpu {
+                md += &row(
+                    &format!("https cpu per request: {name}"),
+                    c,
+                    "µs",
+                    ratio.map(|x| (x.cpu_us_per_req, "HAProxy's CPU")),
+                );
+            }
         }
         for (name, figure) in [
             ("plain routing", &self.http_cpu_busy_pct.direct),

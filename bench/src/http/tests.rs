@@ -34,21 +34,22 @@ Transfer/sec:      1.08MB
 fn agent_state_is_valid() {
     // The state must at least parse as the contract's JSON; whether the agent serves it
     // is what the benchmark finds out.
-    for state in [agent_state(), xdp_only_state()] {
+    let cert = https::cert().expect("certificate");
+    for state in [agent_state(&cert), xdp_only_state(&cert)] {
         let json = state.to_string();
         assert!(
             lb_proto::DesiredState::from_json(json.as_bytes()).is_ok(),
             "{json}"
         );
     }
-    // The XDP-only state must leave port 80 to HAProxy.
-    let xdp = xdp_only_state();
+    // The XDP-only state must leave ports 80 and 443 to HAProxy.
+    let xdp = xdp_only_state(&cert);
     let listeners = xdp["loadbalancers"][0]["listeners"]
         .as_array()
         .expect("listeners");
     assert!(
-        listeners
-            .iter()
-            .all(|l| l["protocol_port"] != 80 && l["protocol"] == "TCP")
+        listeners.iter().all(|l| l["protocol_port"] != 80
+            && l["protocol_port"] != 443
+            && l["protocol"] == "TCP")
     );
 }
