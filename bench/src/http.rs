@@ -84,6 +84,9 @@ pub struct Http {
     /// agent's; `None` when not measured.
     pub https_haproxy: Option<Run>,
     pub https_lb: Option<Run>,
+    /// GETs over TLS that each close their connection: full handshakes per second.
+    pub handshakes_haproxy: Option<Run>,
+    pub handshakes_lb: Option<Run>,
 }
 
 /// The member's address.
@@ -243,6 +246,28 @@ fn parse_wrk(out: &str) -> anyhow::Result<Wrk> {
 
 /// One sample: a wrk run from the client namespace against `url`.
 fn sample(client: &Netns, url: &str, member: &Member, effort: &Effort) -> anyhow::Result<Sample> {
+    sample_with(client, url, &[], member, effort)
+}
+
+/// One sample where every request closes its connection (`Connection: close`): over TLS,
+/// every request pays a full handshake, so the rate is the proxy's handshake rate.
+fn sample_handshakes(
+    client: &Netns,
+    url: &str,
+    member: &Member,
+    effort: &Effort,
+) -> anyhow::Result<Sample> {
+    sample_with(client, url, &["-H", "Connection: close"], member, effort)
+}
+
+/// One wrk run with `extra` arguments.
+fn sample_with(
+    client: &Netns,
+    url: &str,
+    extra: &[&str],
+    member: &Member,
+    effort: &Effort,
+) -> anyhow::Result<Sample> {
     let (threads, connections, seconds) = (
         effort.threads.to_string(),
         effort.connections.to_string(),
@@ -250,20 +275,19 @@ fn sample(client: &Netns, url: &str, member: &Member, effort: &Effort) -> anyhow
     );
     let served0 = member.served();
     let (busy0, total0) = cps::cpu_jiffies();
-    let out = client.exec(
-        "wrk",
-        &[
-            "-t",
-            &threads,
-            "-c",
-            &connections,
-            "-d",
-            &seconds,
-            "--timeout",
-            "2s",
-            url,
-        ],
-    );
+    let mut args = vec![
+        "-t",
+        &threads,
+        "-c",
+        &connections,
+        "-d",
+        &seconds,
+        "--timeout",
+        "2s",
+    ];
+    args.extend_from_slice(extra);
+    args.push(url);
+    let out = client.exec("wrk", &args);
     let (busy1, total1) = cps::cpu_jiffies();
     let served = member.served() - served0;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -593,6 +617,7 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
     let (mut direct, mut haproxy, mut lb) = (Vec::new(), Vec::new(), Vec::new());
     let mut behind_xdp = Vec::new();
     let (mut https_haproxy, mut https_lb) = (Vec::new(), Vec::new());
+    let (mut handshakes_haproxy, mut handshakes_lb) = (Vec::new(), Vec::new());
     let cert = https::cert()?;
     let https_url = https::url();
     let mut lb_failed = agent.as_ref().err().cloned();
@@ -606,6 +631,10 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
             let s = sample(&topo.client, &https_url, &member, effort).context("haproxy https")?;
             line += &format!(", haproxy https {:.0}", s.rps);
             https_haproxy.push(s);
+            let s = sample_handshakes(&topo.client, &https_url, &member, effort)
+                .context("haproxy handshakes")?;
+            line += &format!(", haproxy handshakes {:.0}", s.rps);
+            handshakes_haproxy.push(s);
             drop(proxy);
             if let (Ok(bin), None) = (&agent, &lb_failed) {
                 let measured = start_haproxy_behind_xdp(&topo, bin, &cert).and_then(|_running| {
@@ -629,13 +658,19 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
                     sample(&topo.client, &vip_url, &member, effort).context("lb-agent's proxy")?;
                 let tls = sample(&topo.client, &https_url, &member, effort)
                     .context("lb-agent's proxy over TLS")?;
-                Ok((plain, tls))
+                let handshakes = sample_handshakes(&topo.client, &https_url, &member, effort)
+                    .context("lb-agent's proxy, TLS handshakes")?;
+                Ok((plain, tls, handshakes))
             });
             match measured {
-                Ok((s, tls)) => {
-                    line += &format!(", lb {:.0}, lb https {:.0}", s.rps, tls.rps);
+                Ok((s, tls, handshakes)) => {
+                    line += &format!(
+                        ", lb {:.0}, lb https {:.0}, lb handshakes {:.0}",
+                        s.rps, tls.rps, handshakes.rps
+                    );
                     lb.push(s);
                     https_lb.push(tls);
+                    handshakes_lb.push(handshakes);
                 }
                 Err(e) => {
                     eprintln!("[bench] http lb: {e:#}");
@@ -655,6 +690,10 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
             .then(|| summarise(&behind_xdp)),
         https_haproxy: (!https_haproxy.is_empty()).then(|| summarise(&https_haproxy)),
         https_lb: (lb_failed.is_none() && !https_lb.is_empty()).then(|| summarise(&https_lb)),
+        handshakes_haproxy: (!handshakes_haproxy.is_empty())
+            .then(|| summarise(&handshakes_haproxy)),
+        handshakes_lb: (lb_failed.is_none() && !handshakes_lb.is_empty())
+            .then(|| summarise(&handshakes_lb)),
         lb: match lb_failed {
             Some(reason) => Err(reason),
             None => Ok(summarise(&lb)),

@@ -65,6 +65,10 @@ pub struct HttpReport {
     pub https_cpu_us_per_req: PerConfig<Stat>,
     pub https_errors: PerConfig<u64>,
     pub https_ratio_lb_haproxy: Option<HttpRatios>,
+    /// GETs over TLS that each close their connection (a full ECDSA P-256 handshake each):
+    /// handshakes per second, HAProxy's and the agent's, and their ratio.
+    pub tls_handshakes_per_s: PerConfig<Stat>,
+    pub tls_handshakes_ratio_lb_haproxy: Option<f64>,
 }
 
 /// `lb / haproxy` of the medians.
@@ -107,6 +111,7 @@ impl HttpReport {
             }),
             _ => None,
         };
+        let (hh, hl) = (h.handshakes_haproxy.as_ref(), h.handshakes_lb.as_ref());
         let bx = h.haproxy_behind_xdp.as_ref();
         let ratio_bx = match (bx, lb) {
             (Some(hx), Some(l)) => Some(HttpRatios {
@@ -124,6 +129,15 @@ impl HttpReport {
                 lb: tl.map(|r| r.errors),
             },
             https_ratio_lb_haproxy: https_ratio,
+            tls_handshakes_per_s: PerConfig {
+                direct: None,
+                haproxy: hh.map(|r| r.rps),
+                lb: hl.map(|r| r.rps),
+            },
+            tls_handshakes_ratio_lb_haproxy: match (hh, hl) {
+                (Some(x), Some(l)) => Some(l.rps.median / x.rps.median),
+                _ => None,
+            },
             http_rps_haproxy_behind_xdp: bx.map(|r| r.rps),
             http_cpu_us_per_req_haproxy_behind_xdp: bx.map(|r| r.cpu_us_per_req),
             http_ratio_lb_haproxy_behind_xdp: ratio_bx,
@@ -208,6 +222,23 @@ impl HttpReport {
                 "µs",
                 None,
             );
+        }
+        for (name, figure, ratio) in [
+            ("HAProxy", &self.tls_handshakes_per_s.haproxy, None),
+            (
+                "lb-agent proxy",
+                &self.tls_handshakes_per_s.lb,
+                self.tls_handshakes_ratio_lb_haproxy,
+            ),
+        ] {
+            if let Some(f) = figure {
+                md += &row(
+                    &format!("tls handshakes (ECDSA P-256, a connection per request): {name}"),
+                    f,
+                    "/s",
+                    ratio.map(|x| (x, "HAProxy's rate")),
+                );
+            }
         }
         let tls_ratio = self.https_ratio_lb_haproxy.as_ref();
         for (name, rps, cpu, ratio) in [
