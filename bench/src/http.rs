@@ -84,9 +84,12 @@ pub struct Http {
     /// agent's; `None` when not measured.
     pub https_haproxy: Option<Run>,
     pub https_lb: Option<Run>,
-    /// GETs over TLS that each close their connection: full handshakes per second.
+    /// GETs over TLS that each close their connection: full handshakes per second, with the
+    /// ECDSA P-256 and the RSA 2048 certificate.
     pub handshakes_haproxy: Option<Run>,
     pub handshakes_lb: Option<Run>,
+    pub rsa_handshakes_haproxy: Option<Run>,
+    pub rsa_handshakes_lb: Option<Run>,
 }
 
 /// The member's address.
@@ -446,14 +449,23 @@ backend p:web
     server m 198.18.1.11:8080 weight 1
 ";
 
-fn start_haproxy(topo: &LbTopology, cert: &https::Cert) -> anyhow::Result<Process> {
+fn start_haproxy(topo: &LbTopology, cert: &https::Certs) -> anyhow::Result<Process> {
     let pem = temp_file("haproxy-tls.pem");
-    std::fs::write(&pem, format!("{}{}", cert.cert_pem, cert.key_pem))
-        .with_context(|| format!("{}", pem.display()))?;
+    std::fs::write(
+        &pem,
+        format!("{}{}", cert.ecdsa.cert_pem, cert.ecdsa.key_pem),
+    )
+    .with_context(|| format!("{}", pem.display()))?;
+    let rsa_pem = temp_file("haproxy-tls-rsa.pem");
+    std::fs::write(
+        &rsa_pem,
+        format!("{}{}", cert.rsa.cert_pem, cert.rsa.key_pem),
+    )
+    .with_context(|| format!("{}", rsa_pem.display()))?;
     let cfg = temp_file("haproxy.cfg");
     std::fs::write(
         &cfg,
-        format!("{HAPROXY_CFG}{}", https::haproxy_frontend(&pem)),
+        format!("{HAPROXY_CFG}{}", https::haproxy_frontends(&pem, &rsa_pem)),
     )
     .with_context(|| format!("{}", cfg.display()))?;
     let cfg_arg = cfg.to_string_lossy().into_owned();
@@ -462,7 +474,7 @@ fn start_haproxy(topo: &LbTopology, cert: &https::Cert) -> anyhow::Result<Proces
         &topo.lb,
         Path::new(HAPROXY),
         &["-db", "-f", &cfg_arg],
-        vec![cfg, pem],
+        vec![cfg, pem, rsa_pem],
     )?;
     wait_ready(&topo.client, vip()?, Some(&mut p))?;
     Ok(p)
@@ -471,13 +483,13 @@ fn start_haproxy(topo: &LbTopology, cert: &https::Cert) -> anyhow::Result<Proces
 /// The agent's desired state: one HTTP listener on VIP:80 (served by its L7 proxy), one HTTP
 /// pool with the member. The SNAT port range stays below the lb namespace's ephemeral ports
 /// (32768–60999), which the proxy's own connections to the member use.
-fn agent_state(cert: &https::Cert) -> serde_json::Value {
+fn agent_state(cert: &https::Certs) -> serde_json::Value {
     serde_json::json!({
         "version": 1, "generation": 1,
         "snat": {"ipv4": "198.18.1.1", "port_min": 20000, "port_max": 32767},
         "loadbalancers": [{"id": "lb", "vip_address": VIP_V4,
             "listeners": [{"id": "web", "protocol": "HTTP", "protocol_port": 80,
-                "default_pool_id": "p"}, https::agent_listener(cert)],
+                "default_pool_id": "p"}, cert.agent_listeners()[0], cert.agent_listeners()[1]],
             "pools": [{"id": "p", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
                 "members": [{"id": "m", "address": "198.18.1.11", "protocol_port": 8080}]}]}]
     })
@@ -485,7 +497,7 @@ fn agent_state(cert: &https::Cert) -> serde_json::Value {
 
 /// A state with the data plane attached and no proxied listener: one TCP listener on VIP:9000
 /// (so the XDP program has a VIP to look packets up against), nothing on port 80.
-fn xdp_only_state(cert: &https::Cert) -> serde_json::Value {
+fn xdp_only_state(cert: &https::Certs) -> serde_json::Value {
     let mut state = agent_state(cert);
     state["loadbalancers"][0]["listeners"] = serde_json::json!([{"id": "tcp",
         "protocol": "TCP", "protocol_port": 9000, "default_pool_id": "p"}]);
@@ -497,7 +509,7 @@ fn xdp_only_state(cert: &https::Cert) -> serde_json::Value {
 fn start_haproxy_behind_xdp(
     topo: &LbTopology,
     agent: &Path,
-    cert: &https::Cert,
+    cert: &https::Certs,
 ) -> anyhow::Result<(Process, Process)> {
     let mut agent = spawn_agent(topo, agent, &xdp_only_state(cert))?;
     // The TCP listener (balanced by XDP to the member) answers once the data plane is
@@ -509,7 +521,7 @@ fn start_haproxy_behind_xdp(
     Ok((agent, haproxy))
 }
 
-fn start_agent(topo: &LbTopology, agent: &Path, cert: &https::Cert) -> anyhow::Result<Process> {
+fn start_agent(topo: &LbTopology, agent: &Path, cert: &https::Certs) -> anyhow::Result<Process> {
     let mut p = spawn_agent(topo, agent, &agent_state(cert))?;
     wait_ready(&topo.client, vip()?, Some(&mut p))
         .context("the agent's L7 proxy does not serve the HTTP listener on VIP:80")?;
@@ -618,8 +630,9 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
     let mut behind_xdp = Vec::new();
     let (mut https_haproxy, mut https_lb) = (Vec::new(), Vec::new());
     let (mut handshakes_haproxy, mut handshakes_lb) = (Vec::new(), Vec::new());
-    let cert = https::cert()?;
-    let https_url = https::url();
+    let cert = https::Certs::new()?;
+    let (https_url, rsa_url) = (https::url(), https::rsa_url());
+    let (mut rsa_haproxy, mut rsa_lb) = (Vec::new(), Vec::new());
     let mut lb_failed = agent.as_ref().err().cloned();
     for round in 1..=effort.samples {
         direct.push(sample(&topo.client, &direct_url, &member, effort).context("direct")?);
@@ -635,6 +648,10 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
                 .context("haproxy handshakes")?;
             line += &format!(", haproxy handshakes {:.0}", s.rps);
             handshakes_haproxy.push(s);
+            let s = sample_handshakes(&topo.client, &rsa_url, &member, effort)
+                .context("haproxy RSA handshakes")?;
+            line += &format!(", haproxy RSA handshakes {:.0}", s.rps);
+            rsa_haproxy.push(s);
             drop(proxy);
             if let (Ok(bin), None) = (&agent, &lb_failed) {
                 let measured = start_haproxy_behind_xdp(&topo, bin, &cert).and_then(|_running| {
@@ -660,17 +677,20 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
                     .context("lb-agent's proxy over TLS")?;
                 let handshakes = sample_handshakes(&topo.client, &https_url, &member, effort)
                     .context("lb-agent's proxy, TLS handshakes")?;
-                Ok((plain, tls, handshakes))
+                let rsa = sample_handshakes(&topo.client, &rsa_url, &member, effort)
+                    .context("lb-agent's proxy, RSA handshakes")?;
+                Ok((plain, tls, handshakes, rsa))
             });
             match measured {
-                Ok((s, tls, handshakes)) => {
+                Ok((s, tls, handshakes, rsa)) => {
                     line += &format!(
-                        ", lb {:.0}, lb https {:.0}, lb handshakes {:.0}",
-                        s.rps, tls.rps, handshakes.rps
+                        ", lb {:.0}, lb https {:.0}, lb handshakes {:.0}, lb RSA handshakes {:.0}",
+                        s.rps, tls.rps, handshakes.rps, rsa.rps
                     );
                     lb.push(s);
                     https_lb.push(tls);
                     handshakes_lb.push(handshakes);
+                    rsa_lb.push(rsa);
                 }
                 Err(e) => {
                     eprintln!("[bench] http lb: {e:#}");
@@ -694,6 +714,8 @@ pub fn run(effort: &Effort) -> anyhow::Result<Http> {
             .then(|| summarise(&handshakes_haproxy)),
         handshakes_lb: (lb_failed.is_none() && !handshakes_lb.is_empty())
             .then(|| summarise(&handshakes_lb)),
+        rsa_handshakes_haproxy: (!rsa_haproxy.is_empty()).then(|| summarise(&rsa_haproxy)),
+        rsa_handshakes_lb: (lb_failed.is_none() && !rsa_lb.is_empty()).then(|| summarise(&rsa_lb)),
         lb: match lb_failed {
             Some(reason) => Err(reason),
             None => Ok(summarise(&lb)),

@@ -69,6 +69,9 @@ pub struct HttpReport {
     /// handshakes per second, HAProxy's and the agent's, and their ratio.
     pub tls_handshakes_per_s: PerConfig<Stat>,
     pub tls_handshakes_ratio_lb_haproxy: Option<f64>,
+    /// The same with an RSA 2048 certificate.
+    pub tls_handshakes_rsa_per_s: PerConfig<Stat>,
+    pub tls_handshakes_rsa_ratio_lb_haproxy: Option<f64>,
 }
 
 /// `lb / haproxy` of the medians.
@@ -135,6 +138,18 @@ impl HttpReport {
                 lb: hl.map(|r| r.rps),
             },
             tls_handshakes_ratio_lb_haproxy: match (hh, hl) {
+                (Some(x), Some(l)) => Some(l.rps.median / x.rps.median),
+                _ => None,
+            },
+            tls_handshakes_rsa_per_s: PerConfig {
+                direct: None,
+                haproxy: h.rsa_handshakes_haproxy.as_ref().map(|r| r.rps),
+                lb: h.rsa_handshakes_lb.as_ref().map(|r| r.rps),
+            },
+            tls_handshakes_rsa_ratio_lb_haproxy: match (
+                &h.rsa_handshakes_haproxy,
+                &h.rsa_handshakes_lb,
+            ) {
                 (Some(x), Some(l)) => Some(l.rps.median / x.rps.median),
                 _ => None,
             },
@@ -223,17 +238,35 @@ impl HttpReport {
                 None,
             );
         }
-        for (name, figure, ratio) in [
-            ("HAProxy", &self.tls_handshakes_per_s.haproxy, None),
+        for (key, name, figure, ratio) in [
             (
+                "ECDSA P-256",
+                "HAProxy",
+                &self.tls_handshakes_per_s.haproxy,
+                None,
+            ),
+            (
+                "ECDSA P-256",
                 "lb-agent proxy",
                 &self.tls_handshakes_per_s.lb,
                 self.tls_handshakes_ratio_lb_haproxy,
             ),
+            (
+                "RSA 2048",
+                "HAProxy",
+                &self.tls_handshakes_rsa_per_s.haproxy,
+                None,
+            ),
+            (
+                "RSA 2048",
+                "lb-agent proxy",
+                &self.tls_handshakes_rsa_per_s.lb,
+                self.tls_handshakes_rsa_ratio_lb_haproxy,
+            ),
         ] {
             if let Some(f) = figure {
                 md += &row(
-                    &format!("tls handshakes (ECDSA P-256, a connection per request): {name}"),
+                    &format!("tls handshakes ({key}, a connection per request): {name}"),
                     f,
                     "/s",
                     ratio.map(|x| (x, "HAProxy's rate")),

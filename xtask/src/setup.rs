@@ -35,6 +35,8 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("wrk", "wrk"),
     // lb-api's keystone_auth test talks to Keystone and lb-api with curl.
     ("curl", "curl"),
+    // The TLS handshake benchmark makes its RSA 2048 key with it (ring cannot make RSA keys).
+    ("openssl", "openssl"),
 ];
 
 #[derive(clap::Args, Default)]

@@ -34,7 +34,7 @@ Transfer/sec:      1.08MB
 fn agent_state_is_valid() {
     // The state must at least parse as the contract's JSON; whether the agent serves it
     // is what the benchmark finds out.
-    let cert = https::cert().expect("certificate");
+    let cert = https::Certs::new().expect("certificates");
     for state in [agent_state(&cert), xdp_only_state(&cert)] {
         let json = state.to_string();
         assert!(
