@@ -221,13 +221,13 @@ pub async fn handle(
     let pool = match decision {
         Decision::Reject => return Ok(own(&cfg, StatusCode::FORBIDDEN)),
         Decision::Redirect { code, location } => return Ok(redirect(code, &location)),
-        Decision::Pool(id) => cfg.pools.get(id).cloned(),
-        Decision::Default => cfg.default_pool.clone(),
+        Decision::Pool(id) => cfg.pools.get(id),
+        Decision::Default => cfg.default_pool.as_ref(),
     };
     let Some(pool) = pool else {
         return Ok(own(&cfg, StatusCode::SERVICE_UNAVAILABLE));
     };
-    Ok(forward(&cfg, &upstreams, &pool, (peer, tls.as_deref()), parts, body).await)
+    Ok(forward(&cfg, &upstreams, pool, (peer, tls.as_deref()), parts, body).await)
 }
 
 async fn forward(
