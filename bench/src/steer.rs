@@ -19,7 +19,6 @@ use std::{
 
 use anyhow::{Context as _, ensure};
 use lb_agent::dataplane::Dataplane;
-use lb_common::vip::VipKey;
 use lb_testkit::Netns;
 use serde::Serialize;
 
@@ -213,15 +212,8 @@ fn steered_sample(
     let one = ns.enter(|| TcpListener::bind("127.0.0.1:9"))?;
     dp.set_steer_socket(0, &one)?;
     let t = Instant::now();
-    for a in targets {
-        let mut key = VipKey::default();
-        if let SocketAddr::V4(v4) = a {
-            key.addr[..4].copy_from_slice(&v4.ip().octets());
-        }
-        key.port = a.port().to_be();
-        key.proto = lb_common::addr::IPPROTO_TCP;
-        key.family = lb_common::addr::FAMILY_V4;
-        dp.steer(key, 0)?;
+    for &a in targets {
+        dp.steer(a, 0)?;
     }
     let setup = t.elapsed().as_secs_f64() * 1e6 / targets.len() as f64;
     let link = dp.attach_steer(netns)?;

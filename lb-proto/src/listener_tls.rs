@@ -102,20 +102,8 @@ impl PoolTls {
         if let Some(c) = &self.client_certificate {
             c.certified_key()?;
         }
-        if let Some(v) = self
-            .tls_versions
-            .iter()
-            .find(|v| !TLS_VERSIONS.contains(&v.as_str()))
-        {
-            return Err(CertificateError::Version(v.clone()));
-        }
-        if let Some(ca) = &self.ca {
-            pem_certificates(ca).map_err(CertificateError::ClientCa)?;
-        }
-        if let Some(crl) = &self.crl {
-            pem_crls(crl).map_err(CertificateError::ClientCrl)?;
-        }
-        Ok(())
+        check_protocol(&self.tls_versions, self.tls_ciphers.as_deref())?;
+        check_trust("members' CA", self.ca.as_deref(), self.crl.as_deref())
     }
 }
 
@@ -145,10 +133,10 @@ pub enum CertificateError {
     Ciphers(String),
     #[error("client_authentication {0:?} needs a client CA")]
     NoClientCa(ClientAuthentication),
-    #[error("the client CA is not PEM certificates: {0}")]
-    ClientCa(String),
-    #[error("the client CRL is not PEM CRLs: {0}")]
-    ClientCrl(String),
+    #[error("the {0} is not PEM certificates: {1}")]
+    Ca(&'static str, String),
+    #[error("the {0} is not PEM CRLs: {1}")]
+    Crl(&'static str, String),
 }
 
 /// The cipher suites by their OpenSSL names (TLS 1.3 ones by their IANA names, as OpenSSL's
@@ -214,6 +202,41 @@ pub fn cipher_suites(list: Option<&str>) -> Vec<SupportedCipherSuite> {
     chosen
 }
 
+/// Known versions, and a cipher list that leaves TLS 1.2 (when enabled) a suite.
+fn check_protocol(versions: &[String], ciphers: Option<&str>) -> Result<(), CertificateError> {
+    if let Some(v) = versions
+        .iter()
+        .find(|v| !TLS_VERSIONS.contains(&v.as_str()))
+    {
+        return Err(CertificateError::Version(v.clone()));
+    }
+    let tls12 = versions.is_empty() || versions.iter().any(|v| v == "TLSv1.2");
+    if let Some(list) = ciphers
+        && tls12
+        && !cipher_suites(Some(list))
+            .iter()
+            .any(|s| s.version() == &rustls::version::TLS12)
+    {
+        return Err(CertificateError::Ciphers(list.to_owned()));
+    }
+    Ok(())
+}
+
+/// A CA bundle and CRLs that parse (`which` names the CA in errors).
+fn check_trust(
+    which: &'static str,
+    ca: Option<&str>,
+    crl: Option<&str>,
+) -> Result<(), CertificateError> {
+    if let Some(ca) = ca {
+        pem_certificates(ca).map_err(|e| CertificateError::Ca(which, e))?;
+    }
+    if let Some(crl) = crl {
+        pem_crls(crl).map_err(|e| CertificateError::Crl(which, e))?;
+    }
+    Ok(())
+}
+
 /// Every certificate of a PEM bundle (at least one).
 pub fn pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
@@ -267,13 +290,6 @@ impl ListenerTls {
         for c in &self.sni_certificates {
             c.certified_key()?;
         }
-        if let Some(v) = self
-            .tls_versions
-            .iter()
-            .find(|v| !TLS_VERSIONS.contains(&v.as_str()))
-        {
-            return Err(CertificateError::Version(v.clone()));
-        }
         if let Some(a) = self
             .alpn_protocols
             .iter()
@@ -281,26 +297,15 @@ impl ListenerTls {
         {
             return Err(CertificateError::Alpn(a.clone()));
         }
-        let tls12 =
-            self.tls_versions.is_empty() || self.tls_versions.iter().any(|v| v == "TLSv1.2");
-        if let Some(list) = &self.tls_ciphers
-            && tls12
-            && !cipher_suites(Some(list))
-                .iter()
-                .any(|s| s.version() == &rustls::version::TLS12)
-        {
-            return Err(CertificateError::Ciphers(list.clone()));
+        check_protocol(&self.tls_versions, self.tls_ciphers.as_deref())?;
+        if self.client_ca.is_none() && self.client_authentication != ClientAuthentication::None {
+            return Err(CertificateError::NoClientCa(self.client_authentication));
         }
-        match (&self.client_ca, self.client_authentication) {
-            (None, ClientAuthentication::None) => {}
-            (None, mode) => return Err(CertificateError::NoClientCa(mode)),
-            (Some(ca), _) => {
-                pem_certificates(ca).map_err(CertificateError::ClientCa)?;
-            }
-        }
-        if let Some(crl) = &self.client_crl {
-            pem_crls(crl).map_err(CertificateError::ClientCrl)?;
-        }
+        check_trust(
+            "client CA",
+            self.client_ca.as_deref(),
+            self.client_crl.as_deref(),
+        )?;
         Ok(())
     }
 }

@@ -2,7 +2,10 @@
 //! VIP:port, found through `LB_STEER`. The agent binds a socket per proxied listener instead
 //! (`proxy::listen`, `docs/proxy.md`); this is what the benchmark measures that choice against.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::{
+    net::SocketAddr,
+    os::fd::{AsFd, AsRawFd},
+};
 
 use aya::{
     maps::{HashMap, SockMap},
@@ -91,8 +94,15 @@ impl Dataplane {
             .map_err(map_err)
     }
 
-    /// Hands connections to `key` to the socket at `index` of `LB_STEER_SOCKS`.
-    pub fn steer(&mut self, key: VipKey, index: u32) -> Result<(), DataplaneError> {
+    /// Hands TCP connections to `addr` to the socket at `index` of `LB_STEER_SOCKS`.
+    pub fn steer(&mut self, addr: SocketAddr, index: u32) -> Result<(), DataplaneError> {
+        let (vip, family) = super::plan::map_addr(addr.ip());
+        let key = VipKey {
+            addr: vip,
+            port: addr.port().to_be(),
+            proto: lb_common::addr::IPPROTO_TCP,
+            family,
+        };
         let map_err = |source| DataplaneError::Map {
             name: STEER,
             source,

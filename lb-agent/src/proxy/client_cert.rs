@@ -13,9 +13,32 @@ use x509_parser::prelude::{FromDer, X509Certificate, X509Name};
 pub struct TlsSession {
     /// The client's certificate (it verified: the handshake fails otherwise), if it sent one.
     pub client_cert: Option<ClientCert>,
+    /// Its fields as quoted header values (HAProxy's `%{+Q}`), made once per connection:
+    /// subject DN, subject CN, issuer DN, SHA-1, not-before, not-after.
+    pub quoted: Option<[Option<http::HeaderValue>; 6]>,
 }
 
 impl TlsSession {
+    /// The session of a connection whose client presented `client_cert` (or none).
+    #[must_use]
+    pub fn new(client_cert: Option<ClientCert>) -> Self {
+        let quoted = client_cert.as_ref().map(|c| {
+            [
+                &c.subject_dn,
+                &c.subject_cn,
+                &c.issuer_dn,
+                &c.sha1,
+                &c.not_before,
+                &c.not_after,
+            ]
+            .map(|v| http::HeaderValue::from_str(&format!("\"{v}\"")).ok())
+        });
+        Self {
+            client_cert,
+            quoted,
+        }
+    }
+
     /// The session as the `SSL_*` L7 rules see it: a certificate verified (0) if one came.
     #[must_use]
     pub fn for_rules(&self) -> super::rules::ClientTls<'_> {

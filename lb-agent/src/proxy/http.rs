@@ -144,31 +144,29 @@ fn insert_headers(h: &mut HeaderMap, want: InsertHeaders, peer: Peer, https: boo
 /// set them: verify result and whether a certificate came always, the certificate's fields
 /// (quoted, HAProxy's `%{+Q}`) when there is one.
 fn insert_ssl_headers(h: &mut HeaderMap, want: SslHeaders, tls: &TlsSession) {
-    let mut set = |on: bool, name: &'static str, value: &str| {
-        if on && let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(HeaderName::from_static(name), v);
-        }
-    };
     // The handshake fails for a certificate that does not verify: 0 is X509_V_OK.
-    set(want.client_verify, "x-ssl-client-verify", "0");
-    let has = if tls.client_cert.is_some() { "1" } else { "0" };
-    set(want.client_has_cert, "x-ssl-client-has-cert", has);
-    if let Some(c) = &tls.client_cert {
-        let q = |v: &str| format!("\"{v}\"");
-        set(want.client_dn, "x-ssl-client-dn", &q(&c.subject_dn));
-        set(want.client_cn, "x-ssl-client-cn", &q(&c.subject_cn));
-        set(want.issuer, "x-ssl-issuer", &q(&c.issuer_dn));
-        set(want.client_sha1, "x-ssl-client-sha1", &q(&c.sha1));
-        set(
-            want.client_not_before,
-            "x-ssl-client-not-before",
-            &q(&c.not_before),
-        );
-        set(
-            want.client_not_after,
-            "x-ssl-client-not-after",
-            &q(&c.not_after),
-        );
+    if want.client_verify {
+        h.insert("x-ssl-client-verify", HeaderValue::from_static("0"));
+    }
+    if want.client_has_cert {
+        let has = if tls.client_cert.is_some() { "1" } else { "0" };
+        h.insert("x-ssl-client-has-cert", HeaderValue::from_static(has));
+    }
+    let Some(quoted) = &tls.quoted else {
+        return;
+    };
+    let names = [
+        (want.client_dn, "x-ssl-client-dn"),
+        (want.client_cn, "x-ssl-client-cn"),
+        (want.issuer, "x-ssl-issuer"),
+        (want.client_sha1, "x-ssl-client-sha1"),
+        (want.client_not_before, "x-ssl-client-not-before"),
+        (want.client_not_after, "x-ssl-client-not-after"),
+    ];
+    for ((on, name), value) in names.into_iter().zip(quoted) {
+        if on && let Some(v) = value {
+            h.insert(name, v.clone());
+        }
     }
 }
 

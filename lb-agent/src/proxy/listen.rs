@@ -203,7 +203,7 @@ async fn serve_https(rt: Arc<ListenerRt>, cfg: &ListenerCfg, stream: TcpStream, 
                 .peer_certificates()
                 .and_then(|chain| chain.first())
                 .and_then(|leaf| ClientCert::of(leaf.as_ref()));
-            let session = Arc::new(TlsSession { client_cert });
+            let session = Arc::new(TlsSession::new(client_cert));
             serve_http(rt, tls, peer, Some(session)).await;
         }
         Ok(Err(error)) => {

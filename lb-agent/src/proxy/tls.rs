@@ -34,8 +34,8 @@ pub enum TlsConfigError {
     Rustls(#[from] rustls::Error),
     #[error("client certificate verification: {0}")]
     Verifier(#[from] rustls::server::VerifierBuilderError),
-    #[error("client CA or CRL: {0}")]
-    ClientCa(String),
+    #[error("CA or CRL: {0}")]
+    Trust(String),
 }
 
 /// Certificates by the names they serve.
@@ -104,6 +104,31 @@ fn names(cert: &CertifiedKey) -> Vec<String> {
         .collect()
 }
 
+/// ring with the cipher suites of a `tls_ciphers` list (all of them without one).
+fn provider(ciphers: Option<&str>) -> Arc<CryptoProvider> {
+    Arc::new(CryptoProvider {
+        cipher_suites: lb_proto::listener_tls::cipher_suites(ciphers),
+        ..rustls::crypto::ring::default_provider()
+    })
+}
+
+/// The trust store of a PEM CA bundle.
+fn roots(ca: &str) -> Result<Arc<RootCertStore>, TlsConfigError> {
+    let mut roots = RootCertStore::empty();
+    for cert in pem_certificates(ca).map_err(TlsConfigError::Trust)? {
+        roots.add(cert)?;
+    }
+    Ok(Arc::new(roots))
+}
+
+/// The CRLs of a PEM bundle, if there is one.
+fn crls(
+    pem: Option<&str>,
+) -> Result<Option<Vec<rustls::pki_types::CertificateRevocationListDer<'static>>>, TlsConfigError> {
+    pem.map(|p| pem_crls(p).map_err(TlsConfigError::Trust))
+        .transpose()
+}
+
 /// The TLS versions `names` (`TLSv1.2`, `TLSv1.3`) select; none = both.
 fn protocol_versions(names: &[String]) -> Vec<&'static rustls::SupportedProtocolVersion> {
     if names.is_empty() {
@@ -136,10 +161,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, TlsConfigEr
         }
     }
     let versions = protocol_versions(&tls.tls_versions);
-    let provider = Arc::new(rustls::crypto::CryptoProvider {
-        cipher_suites: lb_proto::listener_tls::cipher_suites(tls.tls_ciphers.as_deref()),
-        ..rustls::crypto::ring::default_provider()
-    });
+    let provider = provider(tls.tls_ciphers.as_deref());
     let builder =
         ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(&versions)?;
     let builder = match client_verifier(tls, provider)? {
@@ -168,14 +190,10 @@ fn client_verifier(
         (mode, None) => return Err(CertificateError::NoClientCa(mode).into()),
         (_, Some(ca)) => ca,
     };
-    let mut roots = RootCertStore::empty();
-    for cert in pem_certificates(ca).map_err(TlsConfigError::ClientCa)? {
-        roots.add(cert)?;
-    }
-    let mut builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
-    if let Some(crl) = &tls.client_crl {
+    let mut builder = WebPkiClientVerifier::builder_with_provider(roots(ca)?, provider);
+    if let Some(crls) = crls(tls.client_crl.as_deref())? {
         builder = builder
-            .with_crls(pem_crls(crl).map_err(TlsConfigError::ClientCa)?)
+            .with_crls(crls)
             .only_check_end_entity_revocation()
             // A certificate of a CA the CRLs do not cover is not "revoked".
             .allow_unknown_revocation_status();
@@ -279,22 +297,14 @@ impl rustls::client::ResolvesClientCert for OneClientCert {
 
 /// The rustls configuration of an HTTP pool re-encrypting to its members (HTTP/1.1 by ALPN).
 pub fn client_config(tls: &PoolTls) -> Result<Arc<ClientConfig>, TlsConfigError> {
-    let provider = Arc::new(CryptoProvider {
-        cipher_suites: lb_proto::listener_tls::cipher_suites(tls.tls_ciphers.as_deref()),
-        ..rustls::crypto::ring::default_provider()
-    });
+    let provider = provider(tls.tls_ciphers.as_deref());
     let chain = match &tls.ca {
         None => None,
         Some(ca) => {
-            let mut roots = RootCertStore::empty();
-            for cert in pem_certificates(ca).map_err(TlsConfigError::ClientCa)? {
-                roots.add(cert)?;
-            }
-            let mut b =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-            if let Some(crl) = &tls.crl {
+            let mut b = WebPkiServerVerifier::builder_with_provider(roots(ca)?, provider.clone());
+            if let Some(crls) = crls(tls.crl.as_deref())? {
                 b = b
-                    .with_crls(pem_crls(crl).map_err(TlsConfigError::ClientCa)?)
+                    .with_crls(crls)
                     .only_check_end_entity_revocation()
                     .allow_unknown_revocation_status();
             }

@@ -8,22 +8,7 @@ use std::{
 };
 
 use lb_agent::dataplane::Dataplane;
-use lb_common::{
-    addr::{FAMILY_V4, IPPROTO_TCP},
-    vip::VipKey,
-};
 use lb_testkit::{Netns, require_root};
-
-fn key(addr: SocketAddr) -> VipKey {
-    let mut k = VipKey::default();
-    if let SocketAddr::V4(v4) = addr {
-        k.addr[..4].copy_from_slice(&v4.ip().octets());
-    }
-    k.port = addr.port().to_be();
-    k.proto = IPPROTO_TCP;
-    k.family = FAMILY_V4;
-    k
-}
 
 fn connects(ns: &Netns, to: SocketAddr) -> bool {
     ns.enter(|| TcpStream::connect_timeout(&to, Duration::from_secs(1)).is_ok())
@@ -40,7 +25,7 @@ fn listed_vips_reach_the_one_socket_until_the_program_is_detached() {
     dp.set_steer_socket(0, &one).expect("sockmap");
     let listed: SocketAddr = "10.64.0.1:81".parse().unwrap();
     let unlisted: SocketAddr = "10.64.0.2:81".parse().unwrap();
-    dp.steer(key(listed), 0).expect("steer entry");
+    dp.steer(listed, 0).expect("steer entry");
     assert!(
         !connects(&ns, listed),
         "nothing listens there before the program is attached"
